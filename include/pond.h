@@ -1,0 +1,356 @@
+/*
+ * pond.h — the whole public API of pond, an embeddable customer-lifecycle engine.
+ *
+ * pond keeps, for every customer of one tenant, its tags, lifecycle stages and
+ * attributes; selects customers with segment queries; and runs SOP automation.
+ * This header is the documentation: every function says what it does, who owns
+ * what, and what its errors mean.
+ *
+ * Conventions
+ *  - Every function returning int returns a status: POND_OK (0) or a negative
+ *    POND_E* code. A few predicates return 1 or 0 for true/false and a negative
+ *    code on error (pond_customer_exists, pond_tag_has, pond_set_contains).
+ *  - Details of the last error on a handle are in pond_errmsg(db).
+ *  - A failed call changes nothing and writes nothing to its out parameters.
+ *  - Timestamps are int64_t seconds since the Unix epoch, UTC, supplied by the
+ *    caller: the library never reads the clock.
+ *  - Lengths are size_t; POND_NTS means "NUL-terminated string".
+ *  - Outside pond_begin/pond_commit every mutating call is its own transaction.
+ *
+ * Threading
+ *  - A pond_db may be called from several threads: calls on one handle are
+ *    serialized by a mutex inside the handle.
+ *  - A pond_set is immutable. Sets (and the tag snapshots they share memory
+ *    with, copy-on-write) may be read from any thread concurrently with each
+ *    other and with calls on the db. pond_set_free may be called from any
+ *    thread. Every set must be freed before pond_close of the db that made it.
+ */
+#ifndef POND_H
+#define POND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(POND_BUILDING) && defined(__GNUC__)
+#define POND_API __attribute__((visibility("default")))
+#else
+#define POND_API
+#endif
+
+#define POND_VERSION_MAJOR 0
+#define POND_VERSION_MINOR 1
+#define POND_VERSION_PATCH 0
+#define POND_VERSION_STRING "0.1.0"
+#define POND_VERSION_NUMBER \
+  (POND_VERSION_MAJOR * 10000 + POND_VERSION_MINOR * 100 + POND_VERSION_PATCH)
+
+/* ---------------------------------------------------------------- status codes */
+
+#define POND_OK 0
+#define POND_NOTFOUND (-1)  /* a named customer, tag, attribute… does not exist */
+#define POND_EINVAL (-2)    /* an argument is invalid (NULL, bad name, bad type) */
+#define POND_ENOMEM (-3)    /* allocation failed or memory_limit reached */
+#define POND_EPARSE (-4)    /* a query or definition document is malformed */
+#define POND_ELIMIT (-5)    /* input exceeds a configured limit */
+#define POND_ECONFLICT (-6) /* the operation conflicts with current state */
+#define POND_ESTORAGE (-7)  /* the storage backend failed; state rolled back */
+#define POND_ECORRUPT (-8)  /* stored or serialized data is corrupt */
+#define POND_EMISUSE (-9)   /* API misuse, e.g. commit without begin */
+#define POND_EBUSY (-10)    /* the file store is locked by another opener */
+
+/* A length meaning "the string is NUL-terminated". */
+#define POND_NTS ((size_t)-1)
+
+/* ------------------------------------------------------------------- handles */
+
+typedef struct pond_db pond_db;       /* one tenant's database */
+typedef struct pond_query pond_query; /* a compiled query expression */
+typedef struct pond_set pond_set;     /* an immutable set of customer ids */
+
+/* ------------------------------------------------------------------- storage */
+
+/*
+ * One record crossing the storage boundary. val == NULL means "delete key".
+ * Buffers are borrowed for the duration of the call that passes them.
+ */
+typedef struct pond_kv {
+  const void *key;
+  size_t klen;
+  const void *val;
+  size_t vlen;
+} pond_kv;
+
+#define POND_STORAGE_V1 1u
+
+/*
+ * Host-supplied persistence (see lib/store/README.md for the key layout).
+ *  scan:   call each() for every record whose key starts with prefix, in
+ *          ascending byte order of keys; stop and return each()'s value when it
+ *          is non-zero. Returns 0 on success, non-zero on failure.
+ *  commit: apply all n operations atomically (all or nothing). 0 on success.
+ *  close:  release ctx; called by pond_close. May be NULL.
+ *  errmsg: optional; a description of the last failure, read right after it.
+ * Later versions only append fields; the library checks version first.
+ */
+typedef struct pond_storage {
+  unsigned version; /* POND_STORAGE_V1 */
+  void *ctx;
+  int (*scan)(void *ctx, const void *prefix, size_t plen,
+              int (*each)(void *arg, const pond_kv *kv), void *arg);
+  int (*commit)(void *ctx, const pond_kv *ops, size_t n);
+  void (*close)(void *ctx);
+  const char *(*errmsg)(void *ctx);
+} pond_storage;
+
+/* ------------------------------------------------------------------- options */
+
+/*
+ * Limits on untrusted input. A zero field means the default shown.
+ */
+typedef struct pond_limits {
+  size_t query_max_len;        /* 65536 bytes of query text */
+  unsigned query_max_depth;    /* 64 levels of nesting */
+  unsigned query_max_nodes;    /* 4096 expression nodes */
+  unsigned query_max_in_items; /* 10000 items in one IN list */
+  size_t define_max_len;       /* 16 MiB of definition JSON */
+  unsigned define_max_depth;   /* 64 levels of JSON nesting */
+} pond_limits;
+
+#define POND_OPTIONS_V1 1u
+
+/* Option flags (pond_options.flags). */
+#define POND_AUTOCREATE 0x1u /* calls naming an unknown customer create it */
+
+/*
+ * Options for pond_open. Versioned: later versions only append fields.
+ *  alloc: Lua-style allocator. alloc(ud, NULL, 0, n) allocates n bytes;
+ *         alloc(ud, p, o, n) resizes the o-byte block p to n bytes;
+ *         alloc(ud, p, o, 0) frees p and must return NULL. Returning NULL for
+ *         n > 0 is an allocation failure (the call fails with POND_ENOMEM and
+ *         changes nothing). NULL: libc realloc/free.
+ *  memory_limit: bytes; 0 = none. Allocations beyond it fail with POND_ENOMEM.
+ */
+typedef struct pond_options {
+  unsigned version; /* POND_OPTIONS_V1 */
+  const pond_storage *storage; /* NULL: in memory only; copied by pond_open */
+  void *(*alloc)(void *ud, void *ptr, size_t osize, size_t nsize);
+  void *alloc_ud;
+  size_t memory_limit;
+  pond_limits limits;
+  unsigned flags; /* POND_AUTOCREATE, … */
+} pond_options;
+
+/* ------------------------------------------------------------ the db handle */
+
+/*
+ * Opens a database. opt == NULL (or opt->storage == NULL) gives an in-memory
+ * database. With storage, everything is loaded through storage->scan; on
+ * success pond owns the storage ctx and calls storage->close at pond_close.
+ * On failure *out is untouched and storage->close has not been called.
+ * Errors: POND_EINVAL (bad options version), POND_ENOMEM, POND_ESTORAGE,
+ * POND_ECORRUPT.
+ */
+POND_API int pond_open(const pond_options *opt, pond_db **out);
+
+/* Flags for pond_open_path. */
+#define POND_NOSYNC 0x100u /* do not fsync each commit (bulk loads) */
+
+/*
+ * Opens (creating if needed) a database in the directory path, persisted by
+ * the embedded file store. flags: POND_NOSYNC, POND_AUTOCREATE.
+ * Errors: POND_EBUSY when another opener holds the directory's lock.
+ */
+POND_API int pond_open_path(const char *path, unsigned flags, pond_db **out);
+
+/* Closes db (NULL is a no-op). An open transaction is rolled back. */
+POND_API void pond_close(pond_db *db);
+
+/*
+ * The message of the last error on db ("" when none). Valid until the next
+ * call on db from the same thread. pond_errmsg(NULL) describes a failure of
+ * pond_open that returned no handle.
+ */
+POND_API const char *pond_errmsg(const pond_db *db);
+
+/* A static description of a status code. */
+POND_API const char *pond_strerror(int rc);
+
+/* The byte offset of the last parse error on db, or -1. */
+POND_API long pond_error_offset(const pond_db *db);
+
+/* "MAJOR.MINOR.PATCH" of the library actually linked. */
+POND_API const char *pond_version(void);
+
+/* Bytes currently allocated through db's allocator. */
+POND_API size_t pond_memory_used(const pond_db *db);
+
+/* ------------------------------------------------------------- definitions */
+
+/*
+ * Applies a definition document (see DEFINITIONS.md): attributes, tag groups…
+ * An upsert of names; "drop": [...] removes. Validated completely before
+ * anything changes: on error nothing changed, the code is POND_EPARSE (bad
+ * JSON, with line:column), POND_EINVAL (a well-formed document that is
+ * invalid), POND_ELIMIT or POND_ENOMEM, and pond_errmsg names the JSON path:
+ * "define:$.tag_groups[1].ttl: invalid duration 'x'".
+ */
+POND_API int pond_define(pond_db *db, const char *json, size_t len);
+
+/* ------------------------------------------------------------ transactions */
+
+/*
+ * pond_begin starts a transaction (POND_EMISUSE if one is open). Calls until
+ * pond_commit/pond_rollback apply to it. A call that fails inside a
+ * transaction changes nothing and leaves the transaction open. pond_commit
+ * writes every changed record in one storage commit; if that fails the
+ * transaction is rolled back and POND_ESTORAGE is returned. pond_rollback
+ * restores exactly the state before pond_begin. Both return POND_EMISUSE
+ * without an open transaction.
+ */
+POND_API int pond_begin(pond_db *db);
+POND_API int pond_commit(pond_db *db);
+POND_API int pond_rollback(pond_db *db);
+
+/* --------------------------------------------------------------- customers */
+
+/*
+ * Creates customer cid (added_at = ts) or, if it exists, does nothing.
+ */
+POND_API int pond_customer_upsert(pond_db *db, uint64_t cid, int64_t ts);
+
+/* Erases everything about cid (tags, attributes, …). POND_NOTFOUND if absent. */
+POND_API int pond_customer_delete(pond_db *db, uint64_t cid);
+
+/* 1 if cid exists, 0 if not, <0 on error. */
+POND_API int pond_customer_exists(pond_db *db, uint64_t cid);
+
+/* Number of customers. */
+POND_API uint64_t pond_customer_count(pond_db *db);
+
+/* -------------------------------------------------------------------- tags */
+
+/*
+ * The id of tag name ("group/name", UTF-8, each part 1–64 bytes, no '/' in a
+ * part). A tag not yet known is created if its group exists and is not
+ * exclusive (creating it is a mutation, undone by a rollback); otherwise
+ * POND_NOTFOUND. POND_EINVAL for a malformed name. Ids are never reused.
+ */
+POND_API int pond_tag_id(pond_db *db, const char *name, uint32_t *id);
+
+/*
+ * The name of tag as "group/name"; valid until the tag is renamed or deleted
+ * or the next pond_define, whichever comes first.
+ */
+POND_API int pond_tag_name(pond_db *db, uint32_t tag, const char **name);
+
+/*
+ * Adds tag to cid at time ts. Adding a tag of an exclusive group removes the
+ * customer's other tag of that group. Re-adding a tag the customer has
+ * refreshes its time (ttl clock) and raises nothing.
+ */
+POND_API int pond_tag_add(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts);
+POND_API int pond_tag_remove(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts);
+
+/* 1 if cid has tag, 0 if not, <0 on error (POND_NOTFOUND: no such tag). */
+POND_API int pond_tag_has(pond_db *db, uint64_t cid, uint32_t tag);
+
+/*
+ * Adds tag to n customers (in any order, duplicates allowed) as one call:
+ * all or nothing. Every cid must exist (POND_NOTFOUND names the first one
+ * that does not) unless the db has POND_AUTOCREATE.
+ */
+POND_API int pond_tag_add_many(pond_db *db, uint32_t tag, const uint64_t *cids,
+                               size_t n, int64_t ts);
+
+/*
+ * The tags of cid in ascending id order: writes min(cap, count) ids to out and
+ * the total count to *n (out may be NULL when cap is 0).
+ */
+POND_API int pond_customer_tags(pond_db *db, uint64_t cid, uint32_t *out,
+                                size_t cap, size_t *n);
+
+/* A snapshot of tag's members; free with pond_set_free. */
+POND_API int pond_tag_members(pond_db *db, uint32_t tag, pond_set **out);
+
+/* The number of tag's members. */
+POND_API int pond_tag_count(pond_db *db, uint32_t tag, uint64_t *n);
+
+/*
+ * Renames tag to new_name ("group/name"; the group must exist). The id stays.
+ * POND_ECONFLICT if new_name is taken; moving a tag into an exclusive group
+ * whose members would then hold two of its tags is POND_ECONFLICT.
+ */
+POND_API int pond_tag_rename(pond_db *db, uint32_t tag, const char *new_name);
+
+/*
+ * Adds into to every member of from (at time ts, with into's exclusivity),
+ * then deletes from. POND_EINVAL if from == into.
+ */
+POND_API int pond_tag_merge(pond_db *db, uint32_t from, uint32_t into, int64_t ts);
+
+/* Removes tag from every customer and forgets it; its id is not reused. */
+POND_API int pond_tag_delete(pond_db *db, uint32_t tag);
+
+/* -------------------------------------------------------------- attributes */
+
+/*
+ * Sets attribute attr of cid. set_int serves int, time and bool attributes
+ * (bool: 0 or 1, else POND_EINVAL); set_str serves string attributes (valid
+ * UTF-8). A type mismatch is POND_EINVAL; an undeclared attr POND_NOTFOUND.
+ * pond_attr_clear makes the attribute NULL.
+ */
+POND_API int pond_attr_set_int(pond_db *db, uint64_t cid, const char *attr, int64_t v);
+POND_API int pond_attr_set_str(pond_db *db, uint64_t cid, const char *attr, const char *v);
+POND_API int pond_attr_clear(pond_db *db, uint64_t cid, const char *attr);
+
+/* ---------------------------------------------------------------------- sets */
+
+#define POND_AND 1
+#define POND_OR 2
+#define POND_ANDNOT 3
+#define POND_XOR 4
+
+/* Number of ids in s. */
+POND_API uint64_t pond_set_count(const pond_set *s);
+
+/*
+ * Writes up to cap ids of s that are >= from, ascending, to out; returns how
+ * many were written. To page: from = last id written + 1.
+ */
+POND_API size_t pond_set_page(const pond_set *s, uint64_t from, uint64_t *out,
+                              size_t cap);
+
+/* 1 if cid is in s, else 0. */
+POND_API int pond_set_contains(const pond_set *s, uint64_t cid);
+
+/*
+ * Serializes s in the Roaring portable format (RoaringFormatSpec) when every
+ * id is below 2^32, else in the portable 64-bit format (a little-endian
+ * uint64 count of 32-bit buckets, then per bucket a uint32 high key and a
+ * portable 32-bit bitmap). buf == NULL asks for the size in *len. With a
+ * buffer, *len gets the bytes written; POND_ELIMIT if cap is too small.
+ */
+POND_API int pond_set_serialize(const pond_set *s, void *buf, size_t cap, size_t *len);
+
+/*
+ * Reads a set written by pond_set_serialize or any Roaring implementation
+ * (either format). Every byte is validated: POND_ECORRUPT on malformed input.
+ */
+POND_API int pond_set_deserialize(pond_db *db, const void *buf, size_t len,
+                                  pond_set **out);
+
+/* *out = a op b, op one of POND_AND, POND_OR, POND_ANDNOT, POND_XOR. */
+POND_API int pond_set_op(pond_db *db, int op, const pond_set *a, const pond_set *b,
+                         pond_set **out);
+
+/* Frees s (NULL is a no-op). */
+POND_API void pond_set_free(pond_set *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POND_H */

@@ -1,0 +1,1 @@
+/* the pond_db handle: filled in by the db/tags work */
