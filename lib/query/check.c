@@ -215,6 +215,33 @@ static int check_numeric(qy_ctx *cx, const qy_node *o, const char *what) {
 
 static int check_pred(qy_ctx *cx, qy_node *n);
 
+/* An error inside segment n's text. Inner levels only record the segment;
+ * the query's level writes "in segment 'a' -> 'b' at L:C: message", where
+ * L:C is the position in the innermost segment's text. */
+static int segment_error(qy_ctx *cx, const qy_node *n, int rc) {
+  qy_prep *p = cx->p;
+  p->errchain[p->nchain < 4 ? p->nchain : 4] = n->name;
+  p->nchain++;
+  if (!cx->top) return rc;
+  char path[PC_ERRMSG_MAX], inner[PC_ERRMSG_MAX], clip[128];
+  qy_buf b = {NULL, path, 0, sizeof path, 0};
+  path[0] = 0;
+  unsigned shown = p->nchain < 4 ? p->nchain : 4;
+  qy_buf_puts(&b, "in segment ");
+  if (p->nchain > 4) {
+    qy_buf_puts(&b, "'");
+    qy_buf_puts(&b, qy_clip(clip, sizeof clip, p->errchain[4].p, p->errchain[4].len));
+    qy_buf_puts(&b, p->nchain > 5 ? "' -> \xE2\x80\xA6 -> " : "' -> ");
+  }
+  for (unsigned i = shown; i > 0; i--) {
+    qy_buf_puts(&b, "'");
+    qy_buf_puts(&b, qy_clip(clip, sizeof clip, p->errchain[i - 1].p, p->errchain[i - 1].len));
+    qy_buf_puts(&b, i > 1 ? "' -> " : "'");
+  }
+  memcpy(inner, p->e->msg, sizeof inner);
+  return qy_fail(cx, rc, n->v.off, "%s at %s", path, inner);
+}
+
 static int check_segment(qy_ctx *cx, qy_node *n) {
   qy_prep *p = cx->p;
   const qy_schema *s = p->schema;
@@ -263,11 +290,7 @@ static int check_segment(qy_ctx *cx, qy_node *n) {
     qy_node *root = NULL;
     rc = qy_parse(&child, &root);
     if (rc == POND_OK) rc = qy_check(&child, root);
-    if (rc < 0) {
-      char inner[PC_ERRMSG_MAX];
-      memcpy(inner, p->e->msg, sizeof inner);
-      return qy_fail(cx, rc, n->v.off, "in segment '%s': %s", clip, inner);
-    }
+    if (rc < 0) return segment_error(cx, n, rc);
     seg = qy_arena_alloc(p->arena, sizeof *seg);
     if (!seg) return qy_fail(cx, POND_ENOMEM, n->v.off, "out of memory");
     seg->name = n->name;

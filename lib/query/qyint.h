@@ -35,8 +35,11 @@ typedef struct qy_prep {
   qy_limits lim;
   pc_err *e;
   unsigned flags;
-  unsigned nodes; /* total, segments counted at each use */
   qy_seg *segs;
+  /* Segments an error unwound through, innermost first: the four innermost
+   * and, in errchain[4], the outermost beyond them. */
+  qy_str errchain[5];
+  unsigned nchain;
 } qy_prep;
 
 typedef struct qy_ctx {
