@@ -133,6 +133,13 @@ struct qy_node {
   qy_node **kids; /* AND/OR */
   qy_value *items; /* IN */
   qy_value v;     /* QY_LITERAL value, QY_LIKE pattern, QY_CONST truth */
+  /* QY_IN after planning (see plan.c): the items as a sorted set without
+   * duplicates, when none is relative to now(). */
+  uint8_t planned;
+  uint32_t nset;
+  const int64_t *iset;  /* numeric or bool items */
+  const qy_str *sset;   /* string items (byte order) */
+  const uint32_t *idset; /* states, against stage('m') */
 };
 
 /* 1 if the column can be NULL. */

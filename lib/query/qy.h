@@ -23,6 +23,7 @@
 #include "pond.h"
 #include "query/ast.h"
 #include "query/schema.h"
+#include "query/source.h"
 
 /* Defaults of pond_limits' query fields (QUERY.md) and hard ceilings: a
  * host may raise the limits, but never so far that a recursive walk over a
@@ -77,5 +78,24 @@ void qy_query_free(qy_query *q);
  * POND_ENOMEM on allocation failure.
  */
 int qy_print(pc_mem *m, const qy_node *n, char **out, size_t *len);
+
+/* Truth values of three-valued logic. */
+enum { QY_FALSE = 0, QY_TRUE = 1, QY_UNKNOWN = 2 };
+
+/* The query's truth for the customer row describes, at time now: QY_TRUE,
+ * QY_FALSE or QY_UNKNOWN; or a negative status from a row callback. */
+int qy_eval_row(const qy_query *q, const qy_row *row, int64_t now);
+/* 1 if the query is TRUE for the customer, 0 if FALSE or UNKNOWN, <0 on
+ * error (pond_query_test). */
+int qy_test(const qy_query *q, const qy_row *row, int64_t now);
+
+/* The value of a time literal at now: base + delta, saturated to int64. */
+int64_t qy_time_at(const qy_value *v, int64_t now);
+
+/*
+ * The SQLite WHERE clause equivalent to tree n evaluated at now, over the
+ * tables of QUERY.md (c, t). Same ownership as qy_print.
+ */
+int qy_to_sql(pc_mem *m, const qy_node *n, int64_t now, char **out, size_t *len);
 
 #endif

@@ -71,6 +71,12 @@ const char *qy_clip(char *buf, size_t cap, const char *s, size_t n);
 int qy_parse(qy_ctx *cx, qy_node **out);
 int qy_check(qy_ctx *cx, qy_node *root);
 int qy_fold(qy_prep *p, qy_node **root);
+int qy_plan(qy_prep *p, qy_node *root);
+
+/* In-place heapsort (no recursion, no allocation). */
+void qy_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* Byte-wise order of strings, shorter first on a common prefix. */
+int qy_str_cmp(const qy_str *a, const qy_str *b);
 
 /* A growable (m != NULL) or fixed (m == NULL, truncating) output buffer. */
 typedef struct qy_buf {
