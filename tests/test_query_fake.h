@@ -14,6 +14,7 @@
 #include "pond.h"
 #include "query/ast.h"
 #include "query/schema.h"
+#include "query/source.h"
 
 static const struct {
   const char *name;
@@ -185,6 +186,132 @@ static void fq_init(fq_schema *f, qy_schema *s) {
   s->state = fq_state;
   s->segment = fq_segment;
   s->names = fq_names;
+}
+
+/* ------------------------------------------------ a fake customer (row) */
+
+#define FQ_NOW INT64_C(1772323200) /* 2026-03-01T00:00:00Z */
+
+/* splitmix64 (as th_rand, without the harness). */
+static inline uint64_t fq_rand(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+#define FQ_NATTR (sizeof fq_attrs / sizeof fq_attrs[0])
+#define FQ_NTAGS (sizeof fq_tags / sizeof fq_tags[0])
+#define FQ_NCOUNTERS 3
+#define FQ_NMACHINES 2
+
+typedef struct fq_cust {
+  uint64_t cid;
+  int64_t added_at, last_seen;
+  int last_seen_null;
+  int null[FQ_NATTR];
+  int64_t iv[FQ_NATTR];
+  const char *sv[FQ_NATTR];
+  uint32_t tags; /* bit i: fq_tags[i] */
+  uint32_t stage[FQ_NMACHINES];
+  int64_t since[FQ_NMACHINES];
+  int64_t count[FQ_NCOUNTERS], last[FQ_NCOUNTERS];
+} fq_cust;
+
+static const char *const fq_str_values[] = {"广东", "广东省", "广州", "北京", "alice", "bob", "",
+                                         "it's", "门店", "Alice", "广东省深圳", "e", "a%e",
+                                         "l_e", "东"};
+
+static inline int64_t fq_rand_time(uint64_t *s) {
+  /* around FQ_NOW: 100 days before to 10 days after, sometimes exactly on
+   * the literals' boundaries */
+  static const int64_t edges[] = {FQ_NOW, FQ_NOW - 30 * 86400, FQ_NOW - 86400,
+                                  FQ_NOW + 12 * 3600, 1767225599 /* 2025-12-31 23:59:59 */};
+  if (fq_rand(s) % 6 == 0) return edges[fq_rand(s) % 5];
+  return FQ_NOW - 100 * 86400 + (int64_t)(fq_rand(s) % (110 * 86400));
+}
+
+/* Customer i of n, drawn from *s: values near FQ_NOW, about a quarter
+ * NULL, the last two ids above 2^63. */
+static inline void fq_make_cust(fq_cust *c, size_t i, size_t n, uint64_t *s) {
+  {
+    /* ascending ids with gaps; the last two above 2^63 (negative in SQLite) */
+    c->cid = i + 1 + (i > 50 ? 1000 : 0) + (i > 150 ? (uint64_t)1 << 40 : 0);
+    if (i >= n - 2) c->cid = UINT64_MAX - (n - 1 - i) * 7;
+    c->added_at = fq_rand_time(s);
+    c->last_seen_null = fq_rand(s) % 5 == 0;
+    c->last_seen = fq_rand_time(s);
+    for (size_t a = 0; a < FQ_NATTR; a++) {
+      c->null[a] = fq_rand(s) % 4 == 0;
+      switch (fq_attrs[a].type) {
+        case QY_T_INT:
+          c->iv[a] = fq_rand(s) % 10 == 0 ? (fq_rand(s) % 2 ? INT64_MAX : INT64_MIN)
+                                           : (int64_t)(fq_rand(s) % 26) - 5;
+          break;
+        case QY_T_TIME: c->iv[a] = fq_rand_time(s); break;
+        case QY_T_BOOL: c->iv[a] = (int64_t)(fq_rand(s) % 2); break;
+        default: c->sv[a] = fq_str_values[fq_rand(s) % (sizeof fq_str_values / sizeof *fq_str_values)];
+      }
+    }
+    c->tags = (uint32_t)(fq_rand(s) & fq_rand(s)) & ((1u << FQ_NTAGS) - 1);
+    c->stage[0] = (uint32_t)(fq_rand(s) % 6);
+    c->stage[1] = (uint32_t)(fq_rand(s) % 2);
+    for (int m = 0; m < FQ_NMACHINES; m++) c->since[m] = fq_rand_time(s);
+    for (int k = 0; k < FQ_NCOUNTERS; k++) {
+      c->count[k] = fq_rand(s) % 3 == 0 ? 0 : (int64_t)(fq_rand(s) % 5);
+      c->last[k] = fq_rand_time(s);
+    }
+  }
+}
+
+static inline int fq_row_tag(void *ctx, uint32_t tag) { return (((const fq_cust *)ctx)->tags >> tag) & 1; }
+
+static inline int fq_row_group(void *ctx, uint32_t group) {
+  const fq_cust *c = ctx;
+  size_t gl = strlen(fq_groups[group]);
+  for (size_t t = 0; t < FQ_NTAGS; t++)
+    if ((c->tags >> t & 1) && fq_group_len(fq_tags[t]) == gl &&
+        memcmp(fq_tags[t], fq_groups[group], gl) == 0)
+      return 1;
+  return 0;
+}
+
+static inline int fq_row_column(void *ctx, int col, uint32_t id, qy_cell *out) {
+  const fq_cust *c = ctx;
+  switch (col) {
+    case QY_COL_ATTR:
+      out->null = c->null[id];
+      if (fq_attrs[id].type == QY_T_STRING) {
+        out->s = c->sv[id];
+        out->n = strlen(c->sv[id]);
+      } else {
+        out->i = c->iv[id];
+      }
+      return POND_OK;
+    case QY_COL_ADDED_AT: out->i = c->added_at; return POND_OK;
+    case QY_COL_LAST_SEEN:
+      out->null = c->last_seen_null;
+      out->i = c->last_seen;
+      return POND_OK;
+    case QY_COL_STAGE:
+      out->id = c->stage[id];
+      out->s = fq_states[id][c->stage[id]];
+      out->n = strlen(out->s);
+      return POND_OK;
+    case QY_COL_SINCE: out->i = c->since[id]; return POND_OK;
+    case QY_COL_COUNT: out->i = c->count[id]; return POND_OK;
+    case QY_COL_LAST:
+      out->null = c->count[id] == 0;
+      out->i = c->last[id];
+      return POND_OK;
+  }
+  return POND_EINVAL;
+}
+
+/* A qy_row reading c. */
+static inline qy_row fq_row(const fq_cust *c) {
+  qy_row r = {(void *)c, c->cid, fq_row_tag, fq_row_group, fq_row_column};
+  return r;
 }
 
 #endif

@@ -19,120 +19,15 @@
 #include "test_query_fake.h"
 #include "test_query_gen.h"
 
-#define NATTR (sizeof fq_attrs / sizeof fq_attrs[0])
-#define NTAGS (sizeof fq_tags / sizeof fq_tags[0])
-#define NCOUNTERS 3
-#define NMACHINES 2
-
-typedef struct cust {
-  uint64_t cid;
-  int64_t added_at, last_seen;
-  int last_seen_null;
-  int null[NATTR];
-  int64_t iv[NATTR];
-  const char *sv[NATTR];
-  uint32_t tags; /* bit i: fq_tags[i] */
-  uint32_t stage[NMACHINES];
-  int64_t since[NMACHINES];
-  int64_t count[NCOUNTERS], last[NCOUNTERS];
-} cust;
-
 typedef struct pop {
-  cust *c;
+  fq_cust *c;
   size_t n;
 } pop;
-
-static const char *const str_values[] = {"广东", "广东省", "广州", "北京", "alice", "bob", "",
-                                         "it's", "门店", "Alice", "广东省深圳", "e", "a%e",
-                                         "l_e", "东"};
-
-static int64_t rand_time(uint64_t *s) {
-  /* around QG_NOW: 100 days before to 10 days after, sometimes exactly on
-   * the literals' boundaries */
-  static const int64_t edges[] = {QG_NOW, QG_NOW - 30 * 86400, QG_NOW - 86400,
-                                  QG_NOW + 12 * 3600, 1767225599 /* 2025-12-31 23:59:59 */};
-  if (th_rand(s) % 6 == 0) return edges[th_rand(s) % 5];
-  return QG_NOW - 100 * 86400 + (int64_t)(th_rand(s) % (110 * 86400));
-}
 
 static void make_pop(pop *p, size_t n, uint64_t *s) {
   p->c = calloc(n, sizeof *p->c);
   p->n = n;
-  for (size_t i = 0; i < n; i++) {
-    cust *c = &p->c[i];
-    /* ascending ids with gaps; the last two above 2^63 (negative in SQLite) */
-    c->cid = i + 1 + (i > 50 ? 1000 : 0) + (i > 150 ? (uint64_t)1 << 40 : 0);
-    if (i >= n - 2) c->cid = UINT64_MAX - (n - 1 - i) * 7;
-    c->added_at = rand_time(s);
-    c->last_seen_null = th_rand(s) % 5 == 0;
-    c->last_seen = rand_time(s);
-    for (size_t a = 0; a < NATTR; a++) {
-      c->null[a] = th_rand(s) % 4 == 0;
-      switch (fq_attrs[a].type) {
-        case QY_T_INT:
-          c->iv[a] = th_rand(s) % 10 == 0 ? (th_rand(s) % 2 ? INT64_MAX : INT64_MIN)
-                                           : (int64_t)(th_rand(s) % 26) - 5;
-          break;
-        case QY_T_TIME: c->iv[a] = rand_time(s); break;
-        case QY_T_BOOL: c->iv[a] = (int64_t)(th_rand(s) % 2); break;
-        default: c->sv[a] = str_values[th_rand(s) % (sizeof str_values / sizeof *str_values)];
-      }
-    }
-    c->tags = (uint32_t)(th_rand(s) & th_rand(s)) & ((1u << NTAGS) - 1);
-    c->stage[0] = (uint32_t)(th_rand(s) % 6);
-    c->stage[1] = (uint32_t)(th_rand(s) % 2);
-    for (int m = 0; m < NMACHINES; m++) c->since[m] = rand_time(s);
-    for (int k = 0; k < NCOUNTERS; k++) {
-      c->count[k] = th_rand(s) % 3 == 0 ? 0 : (int64_t)(th_rand(s) % 5);
-      c->last[k] = rand_time(s);
-    }
-  }
-}
-
-/* --------------------------------------------------------- the fake store */
-
-static int row_tag(void *ctx, uint32_t tag) { return (((const cust *)ctx)->tags >> tag) & 1; }
-
-static int row_group(void *ctx, uint32_t group) {
-  const cust *c = ctx;
-  size_t gl = strlen(fq_groups[group]);
-  for (size_t t = 0; t < NTAGS; t++)
-    if ((c->tags >> t & 1) && fq_group_len(fq_tags[t]) == gl &&
-        memcmp(fq_tags[t], fq_groups[group], gl) == 0)
-      return 1;
-  return 0;
-}
-
-static int row_column(void *ctx, int col, uint32_t id, qy_cell *out) {
-  const cust *c = ctx;
-  switch (col) {
-    case QY_COL_ATTR:
-      out->null = c->null[id];
-      if (fq_attrs[id].type == QY_T_STRING) {
-        out->s = c->sv[id];
-        out->n = strlen(c->sv[id]);
-      } else {
-        out->i = c->iv[id];
-      }
-      return POND_OK;
-    case QY_COL_ADDED_AT: out->i = c->added_at; return POND_OK;
-    case QY_COL_LAST_SEEN:
-      out->null = c->last_seen_null;
-      out->i = c->last_seen;
-      return POND_OK;
-    case QY_COL_STAGE:
-      out->id = c->stage[id];
-      out->s = fq_states[id][c->stage[id]];
-      out->n = strlen(out->s);
-      return POND_OK;
-    case QY_COL_SINCE: out->i = c->since[id]; return POND_OK;
-    case QY_COL_COUNT: out->i = c->count[id]; return POND_OK;
-    case QY_COL_LAST:
-      out->null = c->count[id] == 0;
-      out->i = c->last[id];
-      return POND_OK;
-  }
-  return POND_EINVAL;
+  for (size_t i = 0; i < n; i++) fq_make_cust(&p->c[i], i, n, s);
 }
 
 /* ----------------------------------------------------------------- sqlite */
@@ -152,12 +47,12 @@ static sqlite3 *make_sqlite(const pop *p) {
   char sql[4096];
   char *q = sql;
   q += sprintf(q, "CREATE TABLE c(cid INTEGER PRIMARY KEY, added_at INTEGER, last_seen INTEGER");
-  for (size_t a = 0; a < NATTR; a++)
+  for (size_t a = 0; a < FQ_NATTR; a++)
     q += sprintf(q, ", \"%s\" %s", fq_attrs[a].name,
                  fq_attrs[a].type == QY_T_STRING ? "TEXT" : "INTEGER");
-  for (int m = 0; m < NMACHINES; m++)
+  for (int m = 0; m < FQ_NMACHINES; m++)
     q += sprintf(q, ", \"stage:%s\" TEXT, \"since:%s\" INTEGER", fq_machines[m], fq_machines[m]);
-  for (int k = 0; k < NCOUNTERS; k++)
+  for (int k = 0; k < FQ_NCOUNTERS; k++)
     q += sprintf(q, ", \"count:%s\" INTEGER NOT NULL DEFAULT 0, \"last:%s\" INTEGER",
                  fq_counters[k], fq_counters[k]);
   sprintf(q, ")");
@@ -166,36 +61,36 @@ static sqlite3 *make_sqlite(const pop *p) {
   exec(db, "PRAGMA case_sensitive_like = ON");
   exec(db, "BEGIN");
   sqlite3_stmt *ins, *tins;
-  size_t ncols = 3 + NATTR + 2 * NMACHINES + 2 * NCOUNTERS;
+  size_t ncols = 3 + FQ_NATTR + 2 * FQ_NMACHINES + 2 * FQ_NCOUNTERS;
   q = sql + sprintf(sql, "INSERT INTO c VALUES(?");
   for (size_t i = 1; i < ncols; i++) q += sprintf(q, ",?");
   sprintf(q, ")");
   if (sqlite3_prepare_v2(db, sql, -1, &ins, NULL) != SQLITE_OK) exit(2);
   if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?, ?)", -1, &tins, NULL) != SQLITE_OK) exit(2);
   for (size_t i = 0; i < p->n; i++) {
-    const cust *c = &p->c[i];
+    const fq_cust *c = &p->c[i];
     int k = 1;
     sqlite3_bind_int64(ins, k++, (sqlite3_int64)c->cid);
     sqlite3_bind_int64(ins, k++, c->added_at);
     if (c->last_seen_null) sqlite3_bind_null(ins, k++);
     else sqlite3_bind_int64(ins, k++, c->last_seen);
-    for (size_t a = 0; a < NATTR; a++, k++) {
+    for (size_t a = 0; a < FQ_NATTR; a++, k++) {
       if (c->null[a]) sqlite3_bind_null(ins, k);
       else if (fq_attrs[a].type == QY_T_STRING) sqlite3_bind_text(ins, k, c->sv[a], -1, SQLITE_STATIC);
       else sqlite3_bind_int64(ins, k, c->iv[a]);
     }
-    for (int m = 0; m < NMACHINES; m++) {
+    for (int m = 0; m < FQ_NMACHINES; m++) {
       sqlite3_bind_text(ins, k++, fq_states[m][c->stage[m]], -1, SQLITE_STATIC);
       sqlite3_bind_int64(ins, k++, c->since[m]);
     }
-    for (int j = 0; j < NCOUNTERS; j++) {
+    for (int j = 0; j < FQ_NCOUNTERS; j++) {
       sqlite3_bind_int64(ins, k++, c->count[j]);
       if (c->count[j] == 0) sqlite3_bind_null(ins, k++);
       else sqlite3_bind_int64(ins, k++, c->last[j]);
     }
     if (sqlite3_step(ins) != SQLITE_DONE) exit(2);
     sqlite3_reset(ins);
-    for (size_t t = 0; t < NTAGS; t++) {
+    for (size_t t = 0; t < FQ_NTAGS; t++) {
       if (!(c->tags >> t & 1)) continue;
       sqlite3_bind_int64(tins, 1, (sqlite3_int64)c->cid);
       sqlite3_bind_text(tins, 2, fq_tags[t], -1, SQLITE_STATIC);
@@ -270,7 +165,7 @@ static long compare_sets(diff_env *d, const qy_query *q, const char *text, const
   if (nw < 0) return -1;
   size_t ng = 0;
   for (size_t i = 0; i < d->p.n; i++) {
-    qy_row row = {&d->p.c[i], d->p.c[i].cid, row_tag, row_group, row_column};
+    qy_row row = fq_row(&d->p.c[i]);
     int t = qy_eval_row(q, &row, QG_NOW);
     if (t < 0) return -1;
     if (t == truth) d->got[ng++] = d->p.c[i].cid;
