@@ -136,6 +136,8 @@ struct qy_node {
   /* QY_IN after planning (see plan.c): the items as a sorted set without
    * duplicates, when none is relative to now(). */
   uint8_t planned;
+  uint16_t height; /* levels of the tree below and including this node */
+  uint32_t idx;    /* 0..qy_query.nidx-1, distinct per distinct node */
   uint32_t nset;
   const int64_t *iset;  /* numeric or bool items */
   const qy_str *sset;   /* string items (byte order) */

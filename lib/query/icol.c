@@ -436,6 +436,40 @@ void qy_ichunk_range(const qy_ichunk *k, int64_t lo, int64_t hi, uint64_t *out) 
       out[k->slots[i] >> 6] |= UINT64_C(1) << (k->slots[i] & 63);
 }
 
+int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v) {
+  if (!k) return 0;
+  size_t at = slot;
+  if (k->dense) {
+    if (!(k->nn[slot >> 6] >> (slot & 63) & 1)) return 0;
+  } else {
+    long i = find_slot(k, (uint16_t)slot);
+    if (i < 0) return 0;
+    at = (size_t)i;
+  }
+  *v = (int64_t)((uint64_t)k->base + load(k->vals, k->width, at));
+  return 1;
+}
+
+void qy_ichunk_decode(const qy_ichunk *k, int64_t *vals, uint64_t *nn) {
+  memset(nn, 0, QY_CHUNK_WORDS * 8);
+  memset(vals, 0, QY_CHUNK_SLOTS * sizeof *vals);
+  if (!k) return;
+  if (k->dense) {
+    memcpy(nn, k->nn, QY_CHUNK_WORDS * 8);
+    for (uint32_t w = 0; w < QY_CHUNK_WORDS; w++)
+      for (uint64_t bits = k->nn[w]; bits; bits &= bits - 1) {
+        unsigned s = w * 64 + ctz64(bits);
+        vals[s] = (int64_t)((uint64_t)k->base + load(k->vals, k->width, s));
+      }
+    return;
+  }
+  for (uint32_t i = 0; i < k->n; i++) {
+    unsigned s = k->slots[i];
+    nn[s >> 6] |= UINT64_C(1) << (s & 63);
+    vals[s] = (int64_t)((uint64_t)k->base + load(k->vals, k->width, i));
+  }
+}
+
 size_t qy_icol_memory(const qy_icol *c) {
   size_t b = (size_t)c->cap * (sizeof *c->keys + sizeof *c->chunks);
   for (uint32_t i = 0; i < c->n; i++) {

@@ -73,6 +73,12 @@ void qy_ichunk_notnull(const qy_ichunk *k, uint64_t *out);
  * lo <= v <= hi (nothing when lo > hi). k may be NULL. */
 void qy_ichunk_range(const qy_ichunk *k, int64_t lo, int64_t hi, uint64_t *out);
 
+/* 1 and *v if slot of k holds a value, else 0. k may be NULL. */
+int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v);
+/* vals[QY_CHUNK_SLOTS] := every slot's value (0 where none) and
+ * nn[QY_CHUNK_WORDS] := the slots holding one. k may be NULL. */
+void qy_ichunk_decode(const qy_ichunk *k, int64_t *vals, uint64_t *nn);
+
 /* Bytes held by the column (for pond_memory_used and the benchmarks). */
 size_t qy_icol_memory(const qy_icol *c);
 

@@ -101,22 +101,35 @@ static int plan_in(qy_prep *p, qy_node *n) {
   return POND_OK;
 }
 
-static int plan(qy_prep *p, qy_node *n) {
+static int plan(qy_prep *p, qy_node *n, unsigned *nidx) {
   if (n->planned) return POND_OK; /* shared segment subtree */
   n->planned = 1;
+  n->idx = (*nidx)++;
+  unsigned h = 0;
   switch (n->kind) {
     case QY_AND:
     case QY_OR:
-      for (uint32_t i = 0; i < n->n; i++) POND_TRY(plan(p, n->kids[i]));
-      return POND_OK;
+      for (uint32_t i = 0; i < n->n; i++) {
+        POND_TRY(plan(p, n->kids[i], nidx));
+        if (n->kids[i]->height > h) h = n->kids[i]->height;
+      }
+      break;
     case QY_NOT:
     case QY_SEGMENT:
-      return plan(p, n->a);
+      POND_TRY(plan(p, n->a, nidx));
+      h = n->a->height;
+      break;
     case QY_IN:
-      return plan_in(p, n);
+      POND_TRY(plan_in(p, n));
+      break;
     default:
-      return POND_OK;
+      break;
   }
+  n->height = (uint16_t)(h + 1);
+  return POND_OK;
 }
 
-int qy_plan(qy_prep *p, qy_node *root) { return plan(p, root); }
+int qy_plan(qy_prep *p, qy_node *root, unsigned *nidx) {
+  *nidx = 0;
+  return plan(p, root, nidx);
+}

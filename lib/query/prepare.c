@@ -45,7 +45,7 @@ int qy_prepare(pc_mem *m, const qy_schema *schema, const pond_limits *lim,
   int rc = qy_parse(&cx, &q->root);
   if (rc == POND_OK && !(flags & QY_PARSE_ONLY)) rc = qy_check(&cx, q->root);
   if (rc == POND_OK && !(flags & (QY_PARSE_ONLY | QY_NO_FOLD))) rc = qy_fold(&p, &q->root);
-  if (rc == POND_OK && !(flags & QY_PARSE_ONLY)) rc = qy_plan(&p, q->root);
+  if (rc == POND_OK && !(flags & QY_PARSE_ONLY)) rc = qy_plan(&p, q->root, &q->nidx);
   if (rc < 0) {
     qy_query_free(q);
     return rc;

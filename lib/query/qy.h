@@ -54,6 +54,7 @@ typedef struct qy_query {
   qy_node *root;  /* a predicate */
   unsigned nodes; /* nodes, counting each use of a segment's tree */
   unsigned depth; /* deepest nesting reached */
+  unsigned nidx;  /* distinct nodes (planning numbers them) */
 } qy_query;
 
 /* Flags of qy_prepare. */
@@ -88,6 +89,20 @@ int qy_eval_row(const qy_query *q, const qy_row *row, int64_t now);
 /* 1 if the query is TRUE for the customer, 0 if FALSE or UNKNOWN, <0 on
  * error (pond_query_test). */
 int qy_test(const qy_query *q, const qy_row *row, int64_t now);
+
+/*
+ * Evaluates q over the population src at now, chunk by chunk: for every
+ * chunk with a customer for which q is TRUE or UNKNOWN, calls
+ * emit(arg, key, t, u) with the chunk's key and two QY_CHUNK_WORDS-word
+ * bitsets (borrowed for the call): t the customers for which q is TRUE, u
+ * those for which it is UNKNOWN. Chunks are emitted in ascending key
+ * order. A negative return from emit or a source callback stops the
+ * evaluation and is returned. Reads q only: several evaluations of one
+ * query may run at once. Memory: O(tree height) bitsets of 8 KiB.
+ */
+int qy_eval_set(const qy_query *q, const qy_chunks *src, int64_t now, pc_mem *m,
+                int (*emit)(void *arg, uint64_t key, const uint64_t *t, const uint64_t *u),
+                void *arg, pc_err *e);
 
 /* The value of a time literal at now: base + delta, saturated to int64. */
 int64_t qy_time_at(const qy_value *v, int64_t now);

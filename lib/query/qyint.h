@@ -71,10 +71,22 @@ const char *qy_clip(char *buf, size_t cap, const char *s, size_t n);
 int qy_parse(qy_ctx *cx, qy_node **out);
 int qy_check(qy_ctx *cx, qy_node *root);
 int qy_fold(qy_prep *p, qy_node **root);
-int qy_plan(qy_prep *p, qy_node *root);
+/* Plans root; *nidx gets the number of distinct nodes. */
+int qy_plan(qy_prep *p, qy_node *root, unsigned *nidx);
 
 /* In-place heapsort (no recursion, no allocation). */
 void qy_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* Index of the lowest set bit of x (x != 0). */
+static inline unsigned qy_ctz64(uint64_t x) {
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1)) x >>= 1, n++;
+  return n;
+#endif
+}
+
 /* Byte-wise order of strings, shorter first on a common prefix. */
 int qy_str_cmp(const qy_str *a, const qy_str *b);
 

@@ -1,9 +1,12 @@
 /*
- * source.h — what evaluation reads: one customer's data, for qy_test.
+ * source.h — what evaluation reads: one customer's data (qy_row, for
+ * qy_test), or the whole population chunk by chunk (qy_chunks, for
+ * qy_eval_set).
  *
- * The db implements a qy_row over its customer record (pond_query_test
- * looks the customer up once and passes the record as ctx, so the
- * callbacks are plain field reads); tests implement it over arrays.
+ * The db implements both: a qy_row over its customer record
+ * (pond_query_test looks the customer up once and passes the record as ctx,
+ * so the callbacks are plain field reads), a qy_chunks over its bitmaps and
+ * column indexes. Tests implement them over arrays.
  *
  * Every callback returns POND_OK (or 1/0 for tag and group) or a negative
  * status that aborts the evaluation and is returned as is.
@@ -13,6 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "query/icol.h"
 
 /* One value of one column for one customer. */
 typedef struct qy_cell {
@@ -36,5 +41,46 @@ typedef struct qy_row {
    * answered by the evaluator itself. */
   int (*column)(void *ctx, int col, uint32_t id, qy_cell *out);
 } qy_row;
+
+/*
+ * The population, chunk by chunk. A chunk is the 65536 ids sharing
+ * id >> 16 (its key); `words` arguments are QY_CHUNK_WORDS (1024) 64-bit
+ * words, bit s of word s >> 6 standing for id (key << 16) | s. Fill
+ * callbacks overwrite all 1024 words.
+ */
+typedef struct qy_chunks {
+  void *ctx;
+  /* Chunk keys holding at least one customer, ascending, and the number of
+   * customers (for selectivity estimates). Valid during the evaluation. */
+  const uint64_t *keys;
+  size_t nkeys;
+  uint64_t population;
+  /* words := the customers of chunk key. */
+  int (*customers)(void *ctx, uint64_t key, uint64_t *words);
+  /* words := the customers of chunk key having tag / any tag of group. */
+  int (*tag)(void *ctx, uint32_t tag, uint64_t key, uint64_t *words);
+  int (*group)(void *ctx, uint32_t group, uint64_t key, uint64_t *words);
+  /* Customers having the tag / a tag of the group (estimates only). */
+  uint64_t (*tag_count)(void *ctx, uint32_t tag);
+  uint64_t (*group_count)(void *ctx, uint32_t group);
+  /* The index of an int-valued column (col a qy_col: QY_COL_ATTR of type
+   * int/time/bool, QY_COL_ADDED_AT, QY_COL_LAST_SEEN, QY_COL_SINCE,
+   * QY_COL_COUNT, QY_COL_LAST), or NULL when no customer has a value. A
+   * customer without a value is NULL, except for QY_COL_COUNT where it
+   * counts 0. */
+  const qy_icol *(*icol)(void *ctx, int col, uint32_t id);
+  /* String-valued columns (QY_COL_ATTR of type string, QY_COL_STAGE):
+   * values calls each(arg, vid, bytes, len) once per distinct value (the
+   * dictionary; for stage('m'), the machine's states with vid = state id);
+   * a non-zero return from each stops it and is returned. */
+  int (*values)(void *ctx, int col, uint32_t id,
+                int (*each)(void *arg, uint32_t vid, const char *s, size_t n), void *arg);
+  /* words := the customers of chunk key whose value is vid. */
+  int (*value)(void *ctx, int col, uint32_t id, uint32_t vid, uint64_t key, uint64_t *words);
+  /* words := the customers of chunk key with any value (not NULL). */
+  int (*valued)(void *ctx, int col, uint32_t id, uint64_t key, uint64_t *words);
+  /* Customers whose value is vid (estimates only). */
+  uint64_t (*value_count)(void *ctx, int col, uint32_t id, uint32_t vid);
+} qy_chunks;
 
 #endif
