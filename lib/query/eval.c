@@ -67,6 +67,59 @@ static int any(const uint64_t *a) {
   return x != 0;
 }
 
+/* Word loops, written with restrict so that compilers vectorize them at
+ * -O2 (without it every store may alias every load). */
+static void w_and(uint64_t *restrict d, const uint64_t *restrict a) {
+  for (unsigned w = 0; w < W; w++) d[w] &= a[w];
+}
+
+static void w_or(uint64_t *restrict d, const uint64_t *restrict a) {
+  for (unsigned w = 0; w < W; w++) d[w] |= a[w];
+}
+
+/* AND of three-valued (T, U) with (t, u). */
+static void w_and3(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict t,
+                   const uint64_t *restrict u) {
+  for (unsigned w = 0; w < W; w++) {
+    uint64_t nt = T[w] & t[w];
+    U[w] = (T[w] | U[w]) & (t[w] | u[w]) & ~nt;
+    T[w] = nt;
+  }
+}
+
+/* OR of three-valued (T, U) with (t, u). */
+static void w_or3(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict t,
+                  const uint64_t *restrict u) {
+  for (unsigned w = 0; w < W; w++) {
+    uint64_t nt = T[w] | t[w];
+    U[w] = (U[w] | u[w]) & ~nt;
+    T[w] = nt;
+  }
+}
+
+/* C := T | U (AND) or care & ~T (OR); returns whether C has a bit. */
+static int w_live(uint64_t *restrict C, const uint64_t *restrict T, const uint64_t *restrict U,
+                  const uint64_t *restrict care, int and) {
+  uint64_t x = 0;
+  if (and) {
+    for (unsigned w = 0; w < W; w++) x |= C[w] = T[w] | U[w];
+  } else {
+    for (unsigned w = 0; w < W; w++) x |= C[w] = care[w] & ~T[w];
+  }
+  return x != 0;
+}
+
+/* T := care & (negate ? nn & ~hit : hit); U := care & ~nn. */
+static void w_result(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict care,
+                     const uint64_t *restrict hit, const uint64_t *restrict nn, int negate) {
+  if (negate) {
+    for (unsigned w = 0; w < W; w++) T[w] = care[w] & nn[w] & ~hit[w];
+  } else {
+    for (unsigned w = 0; w < W; w++) T[w] = care[w] & hit[w];
+  }
+  for (unsigned w = 0; w < W; w++) U[w] = care[w] & ~nn[w];
+}
+
 /* ------------------------------------------------------------ operands */
 
 static int is_lit(const qy_node *n) { return n->kind == QY_LITERAL; }
@@ -130,10 +183,8 @@ static void range_bits(ev *e, const qy_node *col, int64_t lo, int64_t hi, const 
         }
       }
     }
-    for (unsigned w = 0; w < W; w++) {
-      in[w] &= care[w];
-      nn[w] = care[w];
-    }
+    w_and(in, care);
+    memcpy(nn, care, W * 8);
     return;
   }
   const qy_icol *c = icol_of(e, col);
@@ -141,16 +192,12 @@ static void range_bits(ev *e, const qy_node *col, int64_t lo, int64_t hi, const 
   qy_ichunk_range(k, lo, hi, in);
   qy_ichunk_notnull(k, nn);
   if (col->op == QY_COL_COUNT) {
-    int zero = lo <= 0 && 0 <= hi;
-    for (unsigned w = 0; w < W; w++) {
-      if (zero) in[w] |= e->cust[w] & ~nn[w];
-      nn[w] = e->cust[w];
-    }
+    if (lo <= 0 && 0 <= hi)
+      for (unsigned w = 0; w < W; w++) in[w] |= e->cust[w] & ~nn[w];
+    memcpy(nn, e->cust, W * 8);
   }
-  for (unsigned w = 0; w < W; w++) {
-    in[w] &= care[w];
-    nn[w] &= care[w];
-  }
+  w_and(in, care);
+  w_and(nn, care);
 }
 
 static void set_bit(uint64_t *a, unsigned s) { a[s >> 6] |= UINT64_C(1) << (s & 63); }
@@ -163,7 +210,7 @@ static int leaf_range(ev *e, const ninfo *in, const uint64_t *care, uint64_t *T,
     memset(hit, 0, W * 8);
     for (uint32_t i = 0; i < in->nvals; i++) {
       range_bits(e, in->col, in->vals[i], in->vals[i], care, e->s3, nn);
-      for (unsigned w = 0; w < W; w++) hit[w] |= e->s3[w];
+      w_or(hit, e->s3);
     }
   } else {
     /* many values: one scan of [min, max], then a binary search per hit */
@@ -185,10 +232,7 @@ static int leaf_range(ev *e, const ninfo *in, const uint64_t *care, uint64_t *T,
         if (lo == in->nvals || in->vals[lo] != v) hit[w] &= ~(UINT64_C(1) << (s & 63));
       }
   }
-  for (unsigned w = 0; w < W; w++) {
-    T[w] = in->negate ? nn[w] & ~hit[w] : hit[w];
-    U[w] = care[w] & ~nn[w];
-  }
+  w_result(T, U, care, hit, nn, in->negate);
   return POND_OK;
 }
 
@@ -259,13 +303,10 @@ static int leaf_strings(ev *e, const ninfo *in, const uint64_t *care, uint64_t *
   memset(hit, 0, W * 8);
   for (uint32_t i = 0; i < in->nvids; i++) {
     POND_TRY(string_value(e, in->col, in->vids[i], e->s3));
-    for (unsigned w = 0; w < W; w++) hit[w] |= e->s3[w];
+    w_or(hit, e->s3);
   }
   POND_TRY(string_valued(e, in->col, nn));
-  for (unsigned w = 0; w < W; w++) {
-    T[w] = care[w] & (in->negate ? nn[w] & ~hit[w] : hit[w]);
-    U[w] = care[w] & ~nn[w];
-  }
+  w_result(T, U, care, hit, nn, in->negate);
   return POND_OK;
 }
 
@@ -305,21 +346,10 @@ static int eval_list(ev *e, const qy_node *n, unsigned l, const uint64_t *care) 
   for (uint32_t i = 0; i < n->n; i++) {
     const qy_node *kid = n->kids[in->order ? in->order[i] : i];
     /* AND: where nothing is FALSE yet; OR: where nothing is TRUE yet */
-    uint64_t live = 0;
-    for (unsigned w = 0; w < W; w++) live |= C[w] = and ? T[w] | U[w] : care[w] & ~T[w];
-    if (!live) break;
+    if (!w_live(C, T, U, care, and)) break;
     POND_TRY(eval_node(e, kid, l + 1, C));
-    const uint64_t *t = T_(e, l + 1), *u = U_(e, l + 1);
-    for (unsigned w = 0; w < W; w++) {
-      if (and) {
-        uint64_t nt = T[w] & t[w];
-        U[w] = (T[w] | U[w]) & (t[w] | u[w]) & ~nt;
-        T[w] = nt;
-      } else {
-        T[w] |= t[w];
-        U[w] = (U[w] | u[w]) & ~T[w];
-      }
-    }
+    if (and) w_and3(T, U, T_(e, l + 1), U_(e, l + 1));
+    else w_or3(T, U, T_(e, l + 1), U_(e, l + 1));
   }
   return POND_OK;
 }
@@ -360,7 +390,7 @@ static int eval_node(ev *e, const qy_node *n, unsigned l, const uint64_t *care) 
       int rc = n->neg ? e->src->group(e->src->ctx, n->id, e->key, T)
                       : e->src->tag(e->src->ctx, n->id, e->key, T);
       if (rc < 0) return rc;
-      for (unsigned w = 0; w < W; w++) T[w] &= care[w];
+      w_and(T, care);
       memset(U, 0, W * 8);
       return POND_OK;
     }

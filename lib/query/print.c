@@ -27,7 +27,8 @@ void qy_buf_put(qy_buf *b, const char *s, size_t n) {
       return;
     }
     size_t room = b->cap > b->len + 4 ? b->cap - b->len - 4 : 0;
-    while (room > 0 && ((unsigned char)s[room] & 0xC0) == 0x80) room--;
+    if (room > n) room = n; /* cannot happen when n does not fit; keeps reads in s */
+    while (room > 0 && room < n && ((unsigned char)s[room] & 0xC0) == 0x80) room--;
     memcpy(b->p + b->len, s, room);
     b->len += room;
     if (b->len + 4 <= b->cap) {
