@@ -75,7 +75,8 @@ static int verify(const qy_icol *c, const ref *r, uint64_t *seed) {
   static const uint64_t keys[] = {0, 5, 9, UINT64_MAX >> 16, 77};
   for (size_t q = 0; q < 12 && ok; q++) {
     int64_t lo = rand_value(seed, (int)(th_rand(seed) % 4));
-    int64_t hi = th_rand(seed) % 4 ? lo + (int64_t)(th_rand(seed) % 1000) : rand_value(seed, 3);
+    int64_t d = (int64_t)(th_rand(seed) % 1000);
+    int64_t hi = th_rand(seed) % 4 ? (lo > INT64_MAX - d ? INT64_MAX : lo + d) : rand_value(seed, 3);
     if (hi < lo && th_rand(seed) % 2) {
       int64_t t = lo;
       lo = hi;
@@ -95,9 +96,9 @@ static int verify(const qy_icol *c, const ref *r, uint64_t *seed) {
         if (r->v[i] >= lo && r->v[i] <= hi) want[s >> 6] |= UINT64_C(1) << (s & 63);
       }
       if (memcmp(got, want, sizeof got) != 0 || memcmp(nn, wantnn, sizeof nn) != 0) {
-        fprintf(stderr, "scan of chunk %llu [%lld, %lld] differs (%s, width %d)\n",
+        fprintf(stderr, "scan of chunk %llu [%lld, %lld] differs (%s, %d bits)\n",
                 (unsigned long long)keys[ki], (long long)lo, (long long)hi,
-                k && k->dense ? "dense" : "sparse", k ? k->width : 0);
+                k && k->dense ? "dense" : "sparse", k ? k->bits : 0);
         ok = 0;
         break;
       }
@@ -155,30 +156,35 @@ static void dense_chunks_and_frames_are_chosen_by_the_data(void) {
   const qy_ichunk *k = qy_icol_chunk(&c, 0);
   REQUIRE(k != NULL);
   CHECK(k->dense);
-  CHECK_EQ(k->width, 1);
-  /* a time widens the frame to 4 bytes (span ~1.7e9 < half of 2^32), an
-   * extreme value to 8 */
+  CHECK_EQ(k->bits, 8); /* span 99: 7 bits and one of headroom */
+  CHECK_EQ(k->planes, 1);
+  /* a time widens the frame to 32 bits, an extreme value to 64 */
   REQUIRE(qy_icol_set(&m, &c, 7, 1772323200) == POND_OK);
   k = qy_icol_chunk(&c, 0);
-  CHECK_EQ(k->width, 4);
+  CHECK_EQ(k->bits, 32);
+  CHECK_EQ(k->planes, 4);
   REQUIRE(qy_icol_set(&m, &c, 9, INT64_MIN) == POND_OK);
   k = qy_icol_chunk(&c, 0);
-  CHECK_EQ(k->width, 8);
+  CHECK_EQ(k->bits, 64);
+  CHECK_EQ(k->planes, 8);
   int64_t v = 0;
   CHECK(qy_icol_get(&c, 7, &v) == 1 && v == 1772323200);
   CHECK(qy_icol_get(&c, 8, &v) == 1 && v == 8);
-  /* times within 8 hours of each other fit 2 bytes (frame of reference) */
+  CHECK(qy_icol_get(&c, 9, &v) == 1 && v == INT64_MIN);
+  /* times within 8 hours of each other take 16 bits (frame of reference) */
   for (uint64_t i = 0; i < 30000; i++)
     REQUIRE(qy_icol_set(&m, &c, (UINT64_C(3) << 16) | i, 1772323200 + (int64_t)i) == POND_OK);
   k = qy_icol_chunk(&c, 3);
   CHECK(k->dense);
-  CHECK_EQ(k->width, 2);
+  CHECK_EQ(k->bits, 16);
+  CHECK_EQ(k->planes, 2);
   CHECK(qy_icol_memory(&c) < 65536 * (8 + 2) + 3 * 8192);
   /* thinning turns the chunk sparse again */
   for (uint64_t i = 100; i < 30000; i++) qy_icol_clear(&m, &c, (UINT64_C(3) << 16) | i);
   k = qy_icol_chunk(&c, 3);
   CHECK(!k->dense);
   CHECK_EQ(k->n, 100);
+  CHECK(qy_icol_get(&c, (UINT64_C(3) << 16) | 99, &v) == 1 && v == 1772323200 + 99);
   for (uint64_t i = 0; i < 100; i++) qy_icol_clear(&m, &c, (UINT64_C(3) << 16) | i);
   CHECK(qy_icol_chunk(&c, 3) == NULL);
   CHECK_EQ(c.n, 1);
@@ -186,40 +192,52 @@ static void dense_chunks_and_frames_are_chosen_by_the_data(void) {
   CHECK_EQ(atomic_load(&m.used), 0);
 }
 
+/* The definition the kernels implement, slot by slot. */
+static int want_bit(const uint8_t *planes, unsigned np, unsigned s, uint64_t a, uint64_t b) {
+  uint64_t x = 0;
+  for (unsigned i = 0; i < np; i++) x = x << 8 | planes[(size_t)i * QY_CHUNK_SLOTS + s];
+  return a <= x && x <= b;
+}
+
 static void simd_kernels_agree_with_the_portable_one(void) {
   uint64_t seed = th_seed(0x51d);
-  static uint64_t vals[QY_CHUNK_SLOTS];
+  static uint8_t planes[8 * QY_CHUNK_SLOTS];
   static uint64_t a[QY_CHUNK_WORDS], b[QY_CHUNK_WORDS];
   int best = qy_scan_isa();
   printf("scan isa on this machine: %s\n", best == 2 ? "AVX-512BW" : best == 1 ? "AVX2" : "portable");
-  static const unsigned widths[] = {1, 2, 4, 8};
-  for (int round = 0; round < 40; round++) {
-    unsigned w = widths[round % 4];
-    uint64_t max = w == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * w)) - 1;
-    for (size_t i = 0; i < QY_CHUNK_SLOTS * w / 8; i++) vals[i] = th_rand(&seed);
-    if (round % 5 == 0) memset(vals, 0xFF, sizeof vals); /* all max */
-    uint64_t ulo = th_rand(&seed) & max, span = th_rand(&seed) & max;
-    if (round % 7 == 0) span = max;
-    if (round % 11 == 0) span = 0;
-    qy_scan_dense(vals, w, ulo, span, a, 0);
+  for (int round = 0; round < 48; round++) {
+    unsigned np = 1 + (unsigned)(round % 8);
+    uint64_t max = np == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * np)) - 1;
+    /* few distinct leading bytes, so that ties reach the later planes */
+    for (size_t i = 0; i < (size_t)np * QY_CHUNK_SLOTS; i++)
+      planes[i] = i < QY_CHUNK_SLOTS ? (uint8_t)(th_rand(&seed) % 4 + 100) : (uint8_t)th_rand(&seed);
+    if (round % 5 == 0) memset(planes, 0xFF, sizeof planes);
+    uint64_t lo = th_rand(&seed) & max, hi = th_rand(&seed) & max;
+    if (round % 3 == 0) { /* bounds that tie with stored values */
+      unsigned s1 = (unsigned)(th_rand(&seed) % QY_CHUNK_SLOTS), s2 = (unsigned)(th_rand(&seed) % QY_CHUNK_SLOTS);
+      lo = hi = 0;
+      for (unsigned i = 0; i < np; i++) {
+        lo = lo << 8 | planes[(size_t)i * QY_CHUNK_SLOTS + s1];
+        hi = hi << 8 | planes[(size_t)i * QY_CHUNK_SLOTS + s2];
+      }
+    }
+    if (lo > hi) {
+      uint64_t t = lo;
+      lo = hi;
+      hi = t;
+    }
+    if (round % 7 == 0) lo = 0;
+    if (round % 11 == 0) hi = max;
+    qy_scan_planes(planes, np, lo, hi, a, 0);
     for (int isa = 1; isa <= best; isa++) {
-      qy_scan_dense(vals, w, ulo, span, b, isa);
+      qy_scan_planes(planes, np, lo, hi, b, isa);
       if (memcmp(a, b, sizeof a) != 0) {
-        fprintf(stderr, "width %u isa %d differs (ulo %llu span %llu)\n", w, isa,
-                (unsigned long long)ulo, (unsigned long long)span);
+        fprintf(stderr, "%u planes, isa %d differs\n", np, isa);
         CHECK(0);
       }
     }
-    /* the portable kernel itself against the definition, on a sample */
-    for (size_t i = 0; i < QY_CHUNK_SLOTS; i += 97) {
-      uint64_t x;
-      if (w == 1) x = ((uint8_t *)vals)[i];
-      else if (w == 2) x = ((uint16_t *)vals)[i];
-      else if (w == 4) x = ((uint32_t *)vals)[i];
-      else x = vals[i];
-      int want = ((x - ulo) & max) <= span;
-      CHECK_EQ((int)(a[i >> 6] >> (i & 63) & 1), want);
-    }
+    for (unsigned s = 0; s < QY_CHUNK_SLOTS; s += 13)
+      CHECK_EQ((int)(a[s >> 6] >> (s & 63) & 1), want_bit(planes, np, s, lo, hi));
   }
 }
 

@@ -2,23 +2,16 @@
  * icol.c — the int column index (see icol.h for the layout and why).
  *
  * Invariants: keys[] strictly ascending; every chunk holds n >= 1 values;
- * a sparse chunk's slots[] strictly ascending; every stored value fits the
- * chunk's width (v - base <= max for the width). Mutations build what they
- * need first and commit by pointer swaps, so a failed allocation leaves
- * the column as it was.
+ * a sparse chunk's slots[] strictly ascending; every value's offset fits
+ * the chunk's frame (v - base < 2^bits). Mutations build what they need
+ * first and commit by pointer swaps, so a failed allocation leaves the
+ * column as it was.
  */
 #include "query/icol.h"
 
 #include <string.h>
 
 #include "pond.h"
-
-/* A chunk turns dense when its sparse form would take at least half the
- * bytes of the dense one, and back to sparse below a quarter of that (the
- * gap keeps a chunk from flipping on every insert/remove). */
-static uint32_t dense_at(unsigned width) {
-  return (uint32_t)((QY_CHUNK_SLOTS * (size_t)width + QY_CHUNK_WORDS * 8) / (2 + width) / 2);
-}
 
 static unsigned ctz64(uint64_t x) {
 #if defined(__GNUC__)
@@ -30,34 +23,70 @@ static unsigned ctz64(uint64_t x) {
 #endif
 }
 
-static uint64_t width_max(unsigned width) {
-  return width == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * width)) - 1;
+static unsigned bitlen(uint64_t x) {
+  unsigned n = 0;
+  while (x) x >>= 1, n++;
+  return n;
 }
 
-static uint64_t load(const void *vals, unsigned width, size_t i) {
-  switch (width) {
-    case 1: return ((const uint8_t *)vals)[i];
-    case 2: return ((const uint16_t *)vals)[i];
-    case 4: return ((const uint32_t *)vals)[i];
-    default: return ((const uint64_t *)vals)[i];
+static uint8_t width_for(unsigned bits) { return bits <= 8 ? 1 : bits <= 16 ? 2 : bits <= 32 ? 4 : 8; }
+static uint8_t planes_for(unsigned bits) { return (uint8_t)((bits + 7) / 8); }
+
+/* A chunk turns dense when its sparse form would take at least half the
+ * bytes of the dense one, and back to sparse below a quarter of that (the
+ * gap keeps a chunk from flipping on every insert/remove). */
+static uint32_t dense_at(unsigned bits) {
+  size_t dense = (size_t)planes_for(bits) * QY_CHUNK_SLOTS + QY_CHUNK_WORDS * 8;
+  return (uint32_t)(dense / (2 + width_for(bits)) / 2);
+}
+
+/* ------------------------------------------------------- value storage */
+
+static uint64_t sparse_load(const qy_ichunk *k, size_t i) {
+  switch (k->width) {
+    case 1: return ((const uint8_t *)k->vals)[i];
+    case 2: return ((const uint16_t *)k->vals)[i];
+    case 4: return ((const uint32_t *)k->vals)[i];
+    default: return ((const uint64_t *)k->vals)[i];
   }
 }
 
-static void store(void *vals, unsigned width, size_t i, uint64_t u) {
-  switch (width) {
-    case 1: ((uint8_t *)vals)[i] = (uint8_t)u; break;
-    case 2: ((uint16_t *)vals)[i] = (uint16_t)u; break;
-    case 4: ((uint32_t *)vals)[i] = (uint32_t)u; break;
-    default: ((uint64_t *)vals)[i] = u; break;
+static void sparse_store(qy_ichunk *k, size_t i, uint64_t u) {
+  switch (k->width) {
+    case 1: ((uint8_t *)k->vals)[i] = (uint8_t)u; break;
+    case 2: ((uint16_t *)k->vals)[i] = (uint16_t)u; break;
+    case 4: ((uint32_t *)k->vals)[i] = (uint32_t)u; break;
+    default: ((uint64_t *)k->vals)[i] = u; break;
+  }
+}
+
+/* Dense: the offset is left-aligned to 8 × planes bits and split into
+ * bytes, most significant in plane 0. */
+static unsigned align_shift(const qy_ichunk *k) { return 8u * k->planes - k->bits; }
+
+static uint64_t dense_load(const qy_ichunk *k, unsigned slot) {
+  const uint8_t *p = k->vals;
+  uint64_t a = 0;
+  for (unsigned i = 0; i < k->planes; i++) a = a << 8 | p[(size_t)i * QY_CHUNK_SLOTS + slot];
+  return a >> align_shift(k);
+}
+
+static void dense_store(qy_ichunk *k, unsigned slot, uint64_t u) {
+  uint8_t *p = k->vals;
+  uint64_t a = u << align_shift(k);
+  for (unsigned i = k->planes; i-- > 0;) {
+    p[(size_t)i * QY_CHUNK_SLOTS + slot] = (uint8_t)a;
+    a >>= 8;
   }
 }
 
 static int fits(const qy_ichunk *k, int64_t v) {
-  return v >= k->base && (uint64_t)v - (uint64_t)k->base <= width_max(k->width);
+  if (v < k->base) return 0;
+  return k->bits >= 64 || ((uint64_t)v - (uint64_t)k->base) >> k->bits == 0;
 }
 
 static size_t vals_bytes(const qy_ichunk *k) {
-  return (size_t)(k->dense ? QY_CHUNK_SLOTS : k->cap) * k->width;
+  return k->dense ? (size_t)k->planes * QY_CHUNK_SLOTS : (size_t)k->cap * k->width;
 }
 
 static void chunk_free(pc_mem *m, qy_ichunk *k) {
@@ -101,139 +130,126 @@ static long find_slot(const qy_ichunk *k, uint16_t slot) {
   return lo < k->n && k->slots[lo] == slot ? (long)lo : -(long)lo - 1;
 }
 
+static int has_slot(const qy_ichunk *k, unsigned s) { return k->nn[s >> 6] >> (s & 63) & 1; }
+
 const qy_ichunk *qy_icol_chunk(const qy_icol *c, uint64_t key) {
   long i = find_key(c, key);
   return i >= 0 ? c->chunks[i] : NULL;
 }
 
-int qy_icol_get(const qy_icol *c, uint64_t cid, int64_t *v) {
-  const qy_ichunk *k = qy_icol_chunk(c, cid >> 16);
+int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v) {
   if (!k) return 0;
-  uint16_t slot = (uint16_t)cid;
-  size_t at;
+  uint64_t u;
   if (k->dense) {
-    if (!(k->nn[slot >> 6] >> (slot & 63) & 1)) return 0;
-    at = slot;
+    if (!has_slot(k, slot)) return 0;
+    u = dense_load(k, slot);
   } else {
-    long i = find_slot(k, slot);
+    long i = find_slot(k, (uint16_t)slot);
     if (i < 0) return 0;
-    at = (size_t)i;
+    u = sparse_load(k, (size_t)i);
   }
-  *v = (int64_t)((uint64_t)k->base + load(k->vals, k->width, at));
+  *v = (int64_t)((uint64_t)k->base + u);
   return 1;
 }
 
-/* The frame (width, base) for values spanning [lo, hi], with headroom:
- * the span takes at most half of the width's range and sits in its
- * middle, so neighbours of the current values fit without re-encoding. */
-static void choose_frame(int64_t lo, int64_t hi, uint8_t *width, int64_t *base) {
+int qy_icol_get(const qy_icol *c, uint64_t cid, int64_t *v) {
+  return qy_ichunk_get(qy_icol_chunk(c, cid >> 16), (unsigned)(cid & 0xFFFF), v);
+}
+
+/* ------------------------------------------------------------- frames */
+
+/* The frame for values spanning [lo, hi], with one bit of headroom: the
+ * span takes at most half of the offsets and sits in their middle. */
+static void choose_frame(int64_t lo, int64_t hi, uint8_t *bits, int64_t *base) {
   uint64_t span = (uint64_t)hi - (uint64_t)lo;
-  static const uint8_t widths[] = {1, 2, 4};
-  for (size_t i = 0; i < sizeof widths; i++) {
-    uint64_t max = width_max(widths[i]);
-    if (span > max / 2) continue;
-    uint64_t slack = (max - span) / 2;
-    *width = widths[i];
-    /* base = lo - slack, not below INT64_MIN */
-    *base = (uint64_t)lo - (uint64_t)INT64_MIN < slack ? INT64_MIN
-                                                      : (int64_t)((uint64_t)lo - slack);
+  unsigned L = bitlen(span) + 1;
+  if (L >= 64) {
+    *bits = 64;
+    *base = INT64_MIN;
     return;
   }
-  *width = 8;
-  *base = INT64_MIN;
+  uint64_t slack = (((UINT64_C(1) << L) - 1) - span) / 2;
+  *bits = (uint8_t)L;
+  /* base = lo - slack, not below INT64_MIN */
+  *base = (uint64_t)lo - (uint64_t)INT64_MIN < slack ? INT64_MIN
+                                                    : (int64_t)((uint64_t)lo - slack);
 }
 
-/* A copy of k re-encoded so that v fits too, with room for `room` values
- * when sparse. NULL on allocation failure. */
-static qy_ichunk *reencode(pc_mem *m, const qy_ichunk *k, int64_t v, uint32_t room) {
-  int64_t lo = v, hi = v;
-  size_t count = k->dense ? QY_CHUNK_SLOTS : k->n;
-  for (size_t i = 0; i < count; i++) {
-    if (k->dense && !(k->nn[i >> 6] >> (i & 63) & 1)) continue;
-    int64_t x = (int64_t)((uint64_t)k->base + load(k->vals, k->width, i));
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
-  qy_ichunk *r = pc_alloc(m, sizeof *r);
+/* A chunk of the given form and frame, without values; its arrays are
+ * allocated (sparse: for cap entries). NULL on allocation failure. */
+static qy_ichunk *chunk_new(pc_mem *m, int dense, uint8_t bits, int64_t base, uint32_t cap) {
+  qy_ichunk *r = pc_calloc(m, sizeof *r);
   if (!r) return NULL;
-  *r = *k;
-  choose_frame(lo, hi, &r->width, &r->base);
-  r->cap = k->dense ? 0 : room;
-  r->vals = pc_alloc(m, vals_bytes(r));
-  r->nn = NULL;
-  r->slots = NULL;
-  if (!r->vals) goto fail;
-  if (k->dense) {
-    r->nn = pc_alloc(m, QY_CHUNK_WORDS * 8);
-    if (!r->nn) goto fail;
-    memcpy(r->nn, k->nn, QY_CHUNK_WORDS * 8);
-    memset(r->vals, 0, vals_bytes(r));
+  r->bits = bits;
+  r->base = base;
+  r->width = width_for(bits);
+  r->planes = planes_for(bits);
+  r->dense = (uint8_t)dense;
+  r->cap = dense ? 0 : cap;
+  if (dense) {
+    r->nn = pc_calloc(m, QY_CHUNK_WORDS * 8);
+    r->vals = pc_calloc(m, vals_bytes(r));
   } else {
-    r->slots = pc_alloc(m, (size_t)room * 2);
-    if (!r->slots) goto fail;
-    memcpy(r->slots, k->slots, (size_t)k->n * 2);
+    r->slots = pc_alloc(m, (size_t)cap * 2);
+    r->vals = pc_alloc(m, vals_bytes(r));
   }
-  for (size_t i = 0; i < count; i++) {
-    if (k->dense && !(k->nn[i >> 6] >> (i & 63) & 1)) continue;
-    uint64_t x = (uint64_t)k->base + load(k->vals, k->width, i);
-    store(r->vals, r->width, i, x - (uint64_t)r->base);
-  }
-  return r;
-fail:
-  pc_free(m, r->vals, vals_bytes(r));
-  pc_free(m, r->slots, (size_t)room * 2);
-  pc_free(m, r, sizeof *r);
-  return NULL;
-}
-
-/* A dense copy of sparse chunk k. */
-static qy_ichunk *densify(pc_mem *m, const qy_ichunk *k) {
-  qy_ichunk *r = pc_alloc(m, sizeof *r);
-  if (!r) return NULL;
-  *r = *k;
-  r->dense = 1;
-  r->cap = 0;
-  r->slots = NULL;
-  r->nn = pc_calloc(m, QY_CHUNK_WORDS * 8);
-  r->vals = pc_calloc(m, (size_t)QY_CHUNK_SLOTS * k->width);
-  if (!r->nn || !r->vals) {
-    pc_free(m, r->nn, QY_CHUNK_WORDS * 8);
-    pc_free(m, r->vals, (size_t)QY_CHUNK_SLOTS * k->width);
-    pc_free(m, r, sizeof *r);
+  if (!r->vals || (dense ? !r->nn : !r->slots)) {
+    chunk_free(m, r);
     return NULL;
-  }
-  for (uint32_t i = 0; i < k->n; i++) {
-    uint16_t s = k->slots[i];
-    r->nn[s >> 6] |= UINT64_C(1) << (s & 63);
-    store(r->vals, r->width, s, load(k->vals, k->width, i));
   }
   return r;
 }
 
-/* A sparse copy of dense chunk k (used when it has shrunk). */
-static qy_ichunk *sparsify(pc_mem *m, const qy_ichunk *k) {
-  qy_ichunk *r = pc_alloc(m, sizeof *r);
-  if (!r) return NULL;
-  *r = *k;
-  r->dense = 0;
-  r->cap = k->n;
-  r->nn = NULL;
-  r->slots = pc_alloc(m, (size_t)r->cap * 2);
-  r->vals = pc_alloc(m, (size_t)r->cap * k->width);
-  if (!r->slots || !r->vals) {
-    pc_free(m, r->slots, (size_t)r->cap * 2);
-    pc_free(m, r->vals, (size_t)r->cap * k->width);
-    pc_free(m, r, sizeof *r);
-    return NULL;
+/* Calls each value of k as (slot or position, offset). */
+#define FOR_EACH_VALUE(k, s, u, body)                                          \
+  do {                                                                         \
+    if ((k)->dense) {                                                          \
+      for (uint32_t w_ = 0; w_ < QY_CHUNK_WORDS; w_++)                         \
+        for (uint64_t b_ = (k)->nn[w_]; b_; b_ &= b_ - 1) {                    \
+          unsigned s = w_ * 64 + ctz64(b_);                                    \
+          uint64_t u = dense_load((k), s);                                     \
+          body;                                                                \
+        }                                                                      \
+    } else {                                                                   \
+      for (uint32_t i_ = 0; i_ < (k)->n; i_++) {                               \
+        unsigned s = (k)->slots[i_];                                           \
+        uint64_t u = sparse_load((k), i_);                                     \
+        body;                                                                  \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
+/* A copy of k in the given form (dense or sparse with room for cap), in
+ * the frame fitting k's values and v (or k's own frame when keep). */
+static qy_ichunk *rebuild(pc_mem *m, const qy_ichunk *k, int dense, uint32_t cap, int keep,
+                          int64_t v) {
+  uint8_t bits = k->bits;
+  int64_t base = k->base;
+  if (!keep) {
+    int64_t lo = v, hi = v;
+    FOR_EACH_VALUE(k, s, u, {
+      int64_t x = (int64_t)((uint64_t)k->base + u);
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+      (void)s;
+    });
+    choose_frame(lo, hi, &bits, &base);
   }
+  qy_ichunk *r = chunk_new(m, dense, bits, base, cap);
+  if (!r) return NULL;
   uint32_t j = 0;
-  for (uint32_t w = 0; w < QY_CHUNK_WORDS; w++)
-    for (uint64_t bits = k->nn[w]; bits; bits &= bits - 1) {
-      unsigned s = w * 64 + ctz64(bits);
+  FOR_EACH_VALUE(k, s, u, {
+    uint64_t x = (uint64_t)k->base + u - (uint64_t)base;
+    if (dense) {
+      r->nn[s >> 6] |= UINT64_C(1) << (s & 63);
+      dense_store(r, s, x);
+    } else {
       r->slots[j] = (uint16_t)s;
-      store(r->vals, r->width, j, load(k->vals, k->width, s));
-      j++;
+      sparse_store(r, j, x);
     }
+    j++;
+  });
+  r->n = k->n;
   return r;
 }
 
@@ -259,47 +275,22 @@ static int grow_keys(pc_mem *m, qy_icol *c) {
   return POND_OK;
 }
 
-/* Doubles a sparse chunk's capacity (new blocks, then swap). */
-static int grow_sparse(pc_mem *m, qy_ichunk *k) {
-  uint32_t ncap = k->cap * 2;
-  uint16_t *slots = pc_alloc(m, (size_t)ncap * 2);
-  void *vals = pc_alloc(m, (size_t)ncap * k->width);
-  if (!slots || !vals) {
-    pc_free(m, slots, (size_t)ncap * 2);
-    pc_free(m, vals, (size_t)ncap * k->width);
-    return POND_ENOMEM;
-  }
-  memcpy(slots, k->slots, (size_t)k->n * 2);
-  memcpy(vals, k->vals, (size_t)k->n * k->width);
-  pc_free(m, k->slots, (size_t)k->cap * 2);
-  pc_free(m, k->vals, (size_t)k->cap * k->width);
-  k->slots = slots;
-  k->vals = vals;
-  k->cap = ncap;
-  return POND_OK;
-}
+/* ------------------------------------------------------------ updates */
 
 int qy_icol_set(pc_mem *m, qy_icol *c, uint64_t cid, int64_t v) {
   uint64_t key = cid >> 16;
-  uint16_t slot = (uint16_t)cid;
+  unsigned slot = (unsigned)(cid & 0xFFFF);
   long ki = find_key(c, key);
   if (ki < 0) {
     /* a new chunk holding just this value */
     if (grow_keys(m, c) != POND_OK) return POND_ENOMEM;
-    qy_ichunk *k = pc_calloc(m, sizeof *k);
+    uint8_t bits;
+    int64_t base;
+    choose_frame(v, v, &bits, &base);
+    qy_ichunk *k = chunk_new(m, 0, bits, base, 4);
     if (!k) return POND_ENOMEM;
-    choose_frame(v, v, &k->width, &k->base);
-    k->cap = 4;
-    k->slots = pc_alloc(m, (size_t)k->cap * 2);
-    k->vals = pc_alloc(m, (size_t)k->cap * k->width);
-    if (!k->slots || !k->vals) {
-      pc_free(m, k->slots, (size_t)k->cap * 2);
-      pc_free(m, k->vals, (size_t)k->cap * k->width);
-      pc_free(m, k, sizeof *k);
-      return POND_ENOMEM;
-    }
-    k->slots[0] = slot;
-    store(k->vals, k->width, 0, (uint64_t)v - (uint64_t)k->base);
+    k->slots[0] = (uint16_t)slot;
+    sparse_store(k, 0, (uint64_t)v - (uint64_t)base);
     k->n = 1;
     size_t at = (size_t)(-ki - 1);
     memmove(c->keys + at + 1, c->keys + at, (c->n - at) * sizeof *c->keys);
@@ -311,26 +302,18 @@ int qy_icol_set(pc_mem *m, qy_icol *c, uint64_t cid, int64_t v) {
     return POND_OK;
   }
   qy_ichunk *k = c->chunks[ki];
-  int present;
   long si = 0;
-  if (k->dense) {
-    present = k->nn[slot >> 6] >> (slot & 63) & 1;
-  } else {
-    si = find_slot(k, slot);
-    present = si >= 0;
-  }
+  int present = k->dense ? has_slot(k, slot) : (si = find_slot(k, (uint16_t)slot)) >= 0;
   int full = !k->dense && !present && k->n == k->cap;
-  if (!fits(k, v)) {
-    qy_ichunk *r = reencode(m, k, v, full ? k->cap * 2 : k->cap);
+  if (!fits(k, v) || full) {
+    qy_ichunk *r = rebuild(m, k, k->dense, full ? k->cap * 2 : k->cap, fits(k, v), v);
     if (!r) return POND_ENOMEM;
     chunk_free(m, k);
     c->chunks[ki] = k = r;
-  } else if (full && grow_sparse(m, k) != POND_OK) {
-    return POND_ENOMEM;
   }
   uint64_t u = (uint64_t)v - (uint64_t)k->base;
   if (k->dense) {
-    store(k->vals, k->width, slot, u);
+    dense_store(k, slot, u);
     if (!present) {
       k->nn[slot >> 6] |= UINT64_C(1) << (slot & 63);
       k->n++;
@@ -339,19 +322,19 @@ int qy_icol_set(pc_mem *m, qy_icol *c, uint64_t cid, int64_t v) {
     return POND_OK;
   }
   if (present) {
-    store(k->vals, k->width, (size_t)si, u);
+    sparse_store(k, (size_t)si, u);
     return POND_OK;
   }
   size_t at = (size_t)(-si - 1);
   memmove(k->slots + at + 1, k->slots + at, (k->n - at) * 2);
   memmove((char *)k->vals + (at + 1) * k->width, (char *)k->vals + at * k->width,
           (k->n - at) * k->width);
-  k->slots[at] = slot;
-  store(k->vals, k->width, at, u);
+  k->slots[at] = (uint16_t)slot;
+  sparse_store(k, at, u);
   k->n++;
   c->count++;
-  if (k->n >= dense_at(k->width)) {
-    qy_ichunk *d = densify(m, k);
+  if (k->n >= dense_at(k->bits)) {
+    qy_ichunk *d = rebuild(m, k, 1, 0, 1, 0);
     if (d) { /* else stay sparse: correct, only slower */
       chunk_free(m, k);
       c->chunks[ki] = d;
@@ -364,13 +347,13 @@ void qy_icol_clear(pc_mem *m, qy_icol *c, uint64_t cid) {
   long ki = find_key(c, cid >> 16);
   if (ki < 0) return;
   qy_ichunk *k = c->chunks[ki];
-  uint16_t slot = (uint16_t)cid;
+  unsigned slot = (unsigned)(cid & 0xFFFF);
   if (k->dense) {
-    if (!(k->nn[slot >> 6] >> (slot & 63) & 1)) return;
+    if (!has_slot(k, slot)) return;
     k->nn[slot >> 6] &= ~(UINT64_C(1) << (slot & 63));
-    store(k->vals, k->width, slot, 0);
+    dense_store(k, slot, 0);
   } else {
-    long si = find_slot(k, slot);
+    long si = find_slot(k, (uint16_t)slot);
     if (si < 0) return;
     size_t at = (size_t)si;
     memmove(k->slots + at, k->slots + at + 1, (k->n - at - 1) * 2);
@@ -386,14 +369,16 @@ void qy_icol_clear(pc_mem *m, qy_icol *c, uint64_t cid) {
     c->n--;
     return;
   }
-  if (k->dense && k->n < dense_at(k->width) / 4) {
-    qy_ichunk *s = sparsify(m, k);
+  if (k->dense && k->n < dense_at(k->bits) / 4) {
+    qy_ichunk *s = rebuild(m, k, 0, k->n, 1, 0);
     if (s) {
       chunk_free(m, k);
       c->chunks[ki] = s;
     }
   }
 }
+
+/* -------------------------------------------------------------- reads */
 
 void qy_ichunk_notnull(const qy_ichunk *k, uint64_t *out) {
   memset(out, 0, QY_CHUNK_WORDS * 8);
@@ -406,17 +391,12 @@ void qy_ichunk_notnull(const qy_ichunk *k, uint64_t *out) {
 }
 
 void qy_ichunk_range(const qy_ichunk *k, int64_t lo, int64_t hi, uint64_t *out) {
-  if (!k || lo > hi) {
+  if (!k || lo > hi || hi < k->base) {
     memset(out, 0, QY_CHUNK_WORDS * 8);
     return;
   }
-  /* clip [lo, hi] to the frame [base, base + max] (offsets from base are
-   * compared unsigned: base + max may lie beyond INT64_MAX) */
-  uint64_t max = width_max(k->width);
-  if (hi < k->base) {
-    memset(out, 0, QY_CHUNK_WORDS * 8);
-    return;
-  }
+  /* clip [lo, hi] to the frame's offsets [0, 2^bits - 1] */
+  uint64_t max = k->bits >= 64 ? UINT64_MAX : (UINT64_C(1) << k->bits) - 1;
   uint64_t ulo = lo < k->base ? 0 : (uint64_t)lo - (uint64_t)k->base;
   uint64_t uhi = (uint64_t)hi - (uint64_t)k->base;
   if (ulo > max) {
@@ -425,49 +405,25 @@ void qy_ichunk_range(const qy_ichunk *k, int64_t lo, int64_t hi, uint64_t *out) 
   }
   if (uhi > max) uhi = max;
   if (k->dense) {
-    qy_scan_dense(k->vals, k->width, ulo, uhi - ulo, out, -1);
+    unsigned sh = align_shift(k);
+    qy_scan_planes(k->vals, k->planes, ulo << sh, uhi << sh, out, -1);
     for (uint32_t w = 0; w < QY_CHUNK_WORDS; w++) out[w] &= k->nn[w];
     return;
   }
   memset(out, 0, QY_CHUNK_WORDS * 8);
   uint64_t span = uhi - ulo;
   for (uint32_t i = 0; i < k->n; i++)
-    if (load(k->vals, k->width, i) - ulo <= span)
-      out[k->slots[i] >> 6] |= UINT64_C(1) << (k->slots[i] & 63);
-}
-
-int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v) {
-  if (!k) return 0;
-  size_t at = slot;
-  if (k->dense) {
-    if (!(k->nn[slot >> 6] >> (slot & 63) & 1)) return 0;
-  } else {
-    long i = find_slot(k, (uint16_t)slot);
-    if (i < 0) return 0;
-    at = (size_t)i;
-  }
-  *v = (int64_t)((uint64_t)k->base + load(k->vals, k->width, at));
-  return 1;
+    if (sparse_load(k, i) - ulo <= span) out[k->slots[i] >> 6] |= UINT64_C(1) << (k->slots[i] & 63);
 }
 
 void qy_ichunk_decode(const qy_ichunk *k, int64_t *vals, uint64_t *nn) {
   memset(nn, 0, QY_CHUNK_WORDS * 8);
   memset(vals, 0, QY_CHUNK_SLOTS * sizeof *vals);
   if (!k) return;
-  if (k->dense) {
-    memcpy(nn, k->nn, QY_CHUNK_WORDS * 8);
-    for (uint32_t w = 0; w < QY_CHUNK_WORDS; w++)
-      for (uint64_t bits = k->nn[w]; bits; bits &= bits - 1) {
-        unsigned s = w * 64 + ctz64(bits);
-        vals[s] = (int64_t)((uint64_t)k->base + load(k->vals, k->width, s));
-      }
-    return;
-  }
-  for (uint32_t i = 0; i < k->n; i++) {
-    unsigned s = k->slots[i];
+  FOR_EACH_VALUE(k, s, u, {
     nn[s >> 6] |= UINT64_C(1) << (s & 63);
-    vals[s] = (int64_t)((uint64_t)k->base + load(k->vals, k->width, i));
-  }
+    vals[s] = (int64_t)((uint64_t)k->base + u);
+  });
 }
 
 size_t qy_icol_memory(const qy_icol *c) {

@@ -5,24 +5,23 @@
  *
  * Serves int, time and bool attributes, counters (count, last), built-in
  * times (added_at, last_seen, stage_since). Why a column scan rather than a
- * bit-sliced index: measured on this machine (10M customers, values of 20
- * bits, range lo <= v <= hi), an AVX-512 scan of 32-bit values takes
- * 1.5 ms (16-bit: 0.85 ms) against 3.5 ms for a vectorized, chunk-fused
- * BSI over 20 dense slices; a scan costs the same for any range and bit
- * width, an update is one store instead of 20 bitmap edits, it reads a
- * single customer's value in O(1), and it can restrict itself to the
- * candidates left by earlier predicates. (lib/query/README.md, "Attribute
- * indexes", has the numbers and the command.)
+ * bit-sliced index, and why byte planes: see lib/query/README.md,
+ * "Attribute indexes" (measurements).
  *
  * Layout of a chunk:
- *  - frame of reference: a value v is stored as the unsigned v - base in
- *    1, 2, 4 or 8 bytes, the narrowest that holds the chunk's span with
- *    headroom; a value outside the frame re-encodes the chunk (O(chunk),
- *    amortized: the width only grows and each rebase leaves headroom);
- *  - sparse (up to a threshold): sorted 16-bit slots and their values;
- *    dense: 65536 values indexed by slot plus a 1024-word bitset of the
- *    slots holding a value (NULL = no bit).
- * Memory, dense: 65536 × width + 8 KiB per chunk; sparse: n × (2 + width).
+ *  - frame of reference: a value v is stored as the offset u = v - base,
+ *    u < 2^bits; bits is one more than the chunk's span needs (headroom),
+ *    so neighbours of the current values fit without re-encoding; a value
+ *    outside the frame re-encodes the chunk (O(chunk), amortized);
+ *  - sparse (up to a threshold): sorted 16-bit slots and their offsets in
+ *    1, 2, 4 or 8 bytes;
+ *  - dense: ceil(bits / 8) byte planes of 65536 bytes, plane 0 holding the
+ *    most significant 8 bits of each offset (offsets are left-aligned), and
+ *    a 1024-word bitset of the slots holding a value (NULL = no bit). A
+ *    range scan compares plane 0 for all slots and reads a further plane
+ *    only for the 64-slot blocks where some value still ties with a bound
+ *    (the ByteSlice layout of Feng et al., SIGMOD 2015).
+ * Memory, dense: planes × 64 KiB + 8 KiB per chunk; sparse: n × (2 + width).
  */
 #ifndef POND_QUERY_ICOL_H
 #define POND_QUERY_ICOL_H
@@ -36,14 +35,16 @@
 #define QY_CHUNK_WORDS 1024u
 
 typedef struct qy_ichunk {
-  uint8_t width;  /* bytes per stored value: 1, 2, 4 or 8 */
+  uint8_t bits;   /* offsets are < 2^bits (bits = 64: any) */
+  uint8_t width;  /* sparse: bytes per stored offset (1, 2, 4 or 8) */
+  uint8_t planes; /* dense: byte planes, ceil(bits / 8) */
   uint8_t dense;
   uint32_t n;     /* values held */
   uint32_t cap;   /* sparse: allocated entries */
-  int64_t base;   /* v = base + stored */
+  int64_t base;   /* v = base + offset */
   uint64_t *nn;   /* dense: QY_CHUNK_WORDS words, bit set = slot has a value */
   uint16_t *slots; /* sparse: sorted slots */
-  void *vals;     /* dense: QY_CHUNK_SLOTS values; sparse: cap values */
+  void *vals;     /* dense: planes × QY_CHUNK_SLOTS bytes; sparse: cap offsets */
 } qy_ichunk;
 
 typedef struct qy_icol {
@@ -72,7 +73,6 @@ void qy_ichunk_notnull(const qy_ichunk *k, uint64_t *out);
 /* out[QY_CHUNK_WORDS] := the slots of k holding a value v with
  * lo <= v <= hi (nothing when lo > hi). k may be NULL. */
 void qy_ichunk_range(const qy_ichunk *k, int64_t lo, int64_t hi, uint64_t *out);
-
 /* 1 and *v if slot of k holds a value, else 0. k may be NULL. */
 int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v);
 /* vals[QY_CHUNK_SLOTS] := every slot's value (0 where none) and
@@ -82,12 +82,13 @@ void qy_ichunk_decode(const qy_ichunk *k, int64_t *vals, uint64_t *nn);
 /* Bytes held by the column (for pond_memory_used and the benchmarks). */
 size_t qy_icol_memory(const qy_icol *c);
 
-/* The kernel behind qy_ichunk_range on a dense chunk: out[w] = bits of
- * the 64 values of block w whose (value - ulo) <= span, unsigned, in the
- * value's width; ANDed with nn by the caller. isa: 0 portable, 1 AVX2,
- * 2 AVX-512BW, -1 the best the CPU has (tests force each one). */
-void qy_scan_dense(const void *vals, unsigned width, uint64_t ulo, uint64_t span,
-                   uint64_t *out, int isa);
+/* The kernel behind qy_ichunk_range on a dense chunk: out[w] = bits of the
+ * 64 slots of block w whose left-aligned offset x (the planes' bytes, most
+ * significant first) satisfies a <= x <= b, where a and b are values of
+ * 8 × planes bits. isa: 0 portable, 1 AVX2, 2 AVX-512BW, -1 the best the
+ * CPU has (tests force each one). */
+void qy_scan_planes(const uint8_t *planes, unsigned nplanes, uint64_t a, uint64_t b,
+                    uint64_t *out, int isa);
 /* The best isa this CPU supports (0, 1 or 2). */
 int qy_scan_isa(void);
 
