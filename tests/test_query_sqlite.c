@@ -208,12 +208,10 @@ static long compare_sets(diff_env *d, const qy_query *q, const char *text, const
   return -1;
 }
 
-static void random_queries_select_the_same_customers_as_sqlite(void) {
-  uint64_t seed = th_seed(0xd1ff), seed0 = seed;
-  long iters = th_env_long("QUERY_DIFF_ITERS", 2000);
+static void run_differential(uint64_t seed, long iters, size_t population) {
+  uint64_t seed0 = seed;
   diff_env d;
-  /* QUERY_DIFF_POP=30000 makes dense index chunks (slower) */
-  diff_env_init(&d, &seed, (size_t)th_env_long("QUERY_DIFF_POP", 300));
+  diff_env_init(&d, &seed, population);
   char text[16384];
   long checked = 0, nonempty = 0, unknowns = 0;
   for (long i = 0; i < iters; i++) {
@@ -260,7 +258,30 @@ static void random_queries_select_the_same_customers_as_sqlite(void) {
   CHECK_EQ(atomic_load(&d.m.used), 0);
 }
 
+static void random_queries_select_the_same_customers_as_sqlite(void) {
+  uint64_t seed = th_seed(0xd1ff);
+  /* QUERY_DIFF_POP=30000 makes dense index chunks (slower) */
+  run_differential(seed, th_env_long("QUERY_DIFF_ITERS", 2000),
+                   (size_t)th_env_long("QUERY_DIFF_POP", 300));
+}
+
+/* With thousands of customers in a chunk, set evaluation scans the column
+ * indexes instead of reading the few candidates one by one. */
+static void random_queries_agree_on_a_population_that_takes_the_scan_paths(void) {
+  uint64_t seed = th_seed(0xd1ff + 1);
+  run_differential(seed, th_env_long("QUERY_DIFF_ITERS", 2000) / 10, 4000);
+}
+
+/* With tens of thousands of customers in a chunk, the column indexes hold
+ * dense chunks (byte planes and their SIMD scans). */
+static void random_queries_agree_on_a_population_with_dense_index_chunks(void) {
+  uint64_t seed = th_seed(0xd1ff + 2);
+  run_differential(seed, th_env_long("QUERY_DIFF_ITERS", 2000) / 50, 25000);
+}
+
 int main(void) {
   TH_RUN(random_queries_select_the_same_customers_as_sqlite);
+  TH_RUN(random_queries_agree_on_a_population_that_takes_the_scan_paths);
+  TH_RUN(random_queries_agree_on_a_population_with_dense_index_chunks);
   return th_done();
 }
