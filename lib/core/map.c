@@ -1,0 +1,354 @@
+/*
+ * map.c — pc_map64 (u64 -> u64) and pc_strmap (borrowed bytes -> u64).
+ *
+ * Layout: one block per table, cut into parallel arrays (keys, values, [key
+ * lengths, stored 32-bit hashes,] meta). cap is a power of two; a key's home
+ * slot is hash & (cap - 1) and collisions probe linearly.
+ *
+ * meta[i] is EMPTY (0), DELETED (1, a tombstone) or LIVE: 0x80 | seven hash
+ * bits not used by the index. A probe compares the meta byte first, so a miss
+ * in a large table touches the small meta array and seldom a key.
+ *
+ * Deletion leaves a tombstone rather than shifting entries back: a backward
+ * shift would move an unvisited entry behind a running iterator, and map.h
+ * allows removing the entry just returned while iterating. A tombstone
+ * followed by an EMPTY slot ends no probe chain, so such runs are turned back
+ * into EMPTY at once.
+ *
+ * Load: `used` (live + tombstones) never exceeds 3/4 of cap, which keeps a
+ * linear-probing miss at about 8 meta bytes. A table is rebuilt only when an
+ * insert would break that bound; reserve(n) rebuilds ahead so that the next n
+ * inserts of new keys fit without one. A rebuild allocates the new block
+ * before touching the old one, so failure leaves the map as it was.
+ *
+ * Complexity: get/put/del O(1) expected; rebuild O(cap); iteration O(cap).
+ */
+#include <string.h>
+
+#include "core/err.h"
+#include "core/map.h"
+
+enum { EMPTY = 0, DELETED = 1, LIVE = 0x80 };
+#define MIN_CAP 8
+
+static size_t max_load(size_t cap) { return cap - cap / 4; }
+
+/* The smallest power-of-two capacity holding need entries, or 0 on
+ * overflow. */
+static size_t cap_for(size_t need) {
+  size_t cap = MIN_CAP;
+  while (max_load(cap) < need) {
+    if (cap > ((size_t)-1 >> 1)) return 0;
+    cap <<= 1;
+  }
+  return cap;
+}
+
+/* Capacity for an insert that found no free slot: rebuilding at the same
+ * size pays off only when it reclaims many tombstones; otherwise a churn of
+ * deletes and inserts would rebuild every few operations. */
+static size_t grow_cap(size_t cap, size_t count, size_t used) {
+  size_t c = cap_for(count + 1);
+  if (c && c <= cap) {
+    if (used - count >= cap / 8) return cap;
+    c = cap << 1;
+    if (c < cap) return 0;
+  }
+  return c;
+}
+
+/* ---- pc_map64 ------------------------------------------------------------ */
+
+static inline uint8_t tag64(uint64_t h) { return (uint8_t)(LIVE | (h >> 57)); }
+
+/* Bytes of a table of cap slots, or 0 on overflow. */
+static size_t map64_bytes(size_t cap) {
+  size_t n = 0;
+  return pc_mul_ok(cap, 2 * sizeof(uint64_t) + 1, &n) ? n : 0;
+}
+
+void pc_map64_init(pc_map64 *h) { memset(h, 0, sizeof *h); }
+
+void pc_map64_free(pc_mem *m, pc_map64 *h) {
+  if (h->cap) pc_free(m, h->keys, map64_bytes(h->cap));
+  pc_map64_init(h);
+}
+
+/* Index of key's slot, or cap when absent. */
+static size_t map64_find(const pc_map64 *h, uint64_t key) {
+  if (!h->count) return h->cap;
+  uint64_t hv = pc_hash_u64(key);
+  size_t mask = h->cap - 1, i = (size_t)hv & mask;
+  uint8_t t = tag64(hv);
+  for (;;) {
+    uint8_t mt = h->meta[i];
+    if (mt == t && h->keys[i] == key) return i;
+    if (mt == EMPTY) return h->cap;
+    i = (i + 1) & mask;
+  }
+}
+
+static int map64_rebuild(pc_mem *m, pc_map64 *h, size_t ncap) {
+  size_t bytes = map64_bytes(ncap);
+  if (!bytes) return POND_ENOMEM;
+  uint64_t *nk = pc_alloc(m, bytes);
+  if (!nk) return POND_ENOMEM;
+  uint64_t *nv = nk + ncap;
+  uint8_t *nm = (uint8_t *)(nv + ncap);
+  memset(nm, EMPTY, ncap);
+  size_t mask = ncap - 1;
+  for (size_t i = 0; i < h->cap; i++) {
+    if (!(h->meta[i] & LIVE)) continue;
+    uint64_t hv = pc_hash_u64(h->keys[i]);
+    size_t j = (size_t)hv & mask;
+    while (nm[j] != EMPTY) j = (j + 1) & mask;
+    nm[j] = tag64(hv);
+    nk[j] = h->keys[i];
+    nv[j] = h->vals[i];
+  }
+  if (h->cap) pc_free(m, h->keys, map64_bytes(h->cap));
+  h->keys = nk;
+  h->vals = nv;
+  h->meta = nm;
+  h->cap = ncap;
+  h->used = h->count;
+  return POND_OK;
+}
+
+int pc_map64_reserve(pc_mem *m, pc_map64 *h, size_t extra) {
+  if (h->used + extra <= max_load(h->cap) && h->used + extra >= h->used) return POND_OK;
+  if (h->count + extra < h->count) return POND_ENOMEM;
+  size_t ncap = cap_for(h->count + extra);
+  if (!ncap) return POND_ENOMEM;
+  if (ncap < h->cap) ncap = h->cap;
+  return map64_rebuild(m, h, ncap);
+}
+
+int pc_map64_put(pc_mem *m, pc_map64 *h, uint64_t key, uint64_t val) {
+  uint64_t hv = pc_hash_u64(key);
+  uint8_t t = tag64(hv);
+  size_t hole = (size_t)-1;
+  if (h->cap) {
+    size_t mask = h->cap - 1, i = (size_t)hv & mask;
+    for (;;) {
+      uint8_t mt = h->meta[i];
+      if (mt == t && h->keys[i] == key) {
+        h->vals[i] = val;
+        return POND_OK;
+      }
+      if (mt == EMPTY) break;
+      if (mt == DELETED && hole == (size_t)-1) hole = i;
+      i = (i + 1) & mask;
+    }
+    if (hole == (size_t)-1 && h->used + 1 <= max_load(h->cap)) hole = i;
+  }
+  if (hole == (size_t)-1) {
+    POND_TRY(map64_rebuild(m, h, grow_cap(h->cap, h->count, h->used)));
+    size_t mask = h->cap - 1;
+    hole = (size_t)hv & mask;
+    while (h->meta[hole] != EMPTY) hole = (hole + 1) & mask;
+  }
+  if (h->meta[hole] == EMPTY) h->used++;
+  h->meta[hole] = t;
+  h->keys[hole] = key;
+  h->vals[hole] = val;
+  h->count++;
+  return POND_OK;
+}
+
+int pc_map64_get(const pc_map64 *h, uint64_t key, uint64_t *val) {
+  size_t i = map64_find(h, key);
+  if (i == h->cap) return POND_NOTFOUND;
+  if (val) *val = h->vals[i];
+  return POND_OK;
+}
+
+uint64_t *pc_map64_ref(const pc_map64 *h, uint64_t key) {
+  size_t i = map64_find(h, key);
+  return i == h->cap ? NULL : &h->vals[i];
+}
+
+/* Marks slot i free: EMPTY when nothing probes through it, else DELETED. */
+static void release_slot(uint8_t *meta, size_t cap, size_t i, size_t *used) {
+  size_t mask = cap - 1;
+  if (meta[(i + 1) & mask] != EMPTY) {
+    meta[i] = DELETED;
+    return;
+  }
+  /* Tombstones just before an EMPTY slot end no chain: reclaim them too. */
+  do {
+    meta[i] = EMPTY;
+    (*used)--;
+    i = (i - 1) & mask;
+  } while (meta[i] == DELETED);
+}
+
+int pc_map64_del(pc_map64 *h, uint64_t key) {
+  size_t i = map64_find(h, key);
+  if (i == h->cap) return POND_NOTFOUND;
+  release_slot(h->meta, h->cap, i, &h->used);
+  h->count--;
+  return POND_OK;
+}
+
+int pc_map64_next(const pc_map64 *h, size_t *it, uint64_t *key, uint64_t *val) {
+  for (size_t i = *it; i < h->cap; i++) {
+    if (h->meta[i] & LIVE) {
+      if (key) *key = h->keys[i];
+      if (val) *val = h->vals[i];
+      *it = i + 1;
+      return 1;
+    }
+  }
+  *it = h->cap;
+  return 0;
+}
+
+/* ---- pc_strmap ----------------------------------------------------------- */
+
+/* The stored hash keeps 32 bits: the index uses its low bits, the meta tag
+ * its top seven (they overlap only in tables above 2^25 slots, which costs
+ * some filtering, not correctness). */
+static inline uint32_t str_hash(const char *key, size_t klen) {
+  uint64_t h = pc_hash_bytes(key, klen, 0);
+  return (uint32_t)(h ^ (h >> 32));
+}
+static inline uint8_t tag32(uint32_t h) { return (uint8_t)(LIVE | (h >> 25)); }
+
+#define STR_SLOT (sizeof(const char *) + sizeof(size_t) + sizeof(uint64_t) + sizeof(uint32_t) + 1)
+
+static size_t strmap_bytes(size_t cap) {
+  size_t n = 0;
+  return pc_mul_ok(cap, STR_SLOT, &n) ? n : 0;
+}
+
+void pc_strmap_init(pc_strmap *h) { memset(h, 0, sizeof *h); }
+
+void pc_strmap_free(pc_mem *m, pc_strmap *h) {
+  if (h->cap) pc_free(m, (void *)h->keys, strmap_bytes(h->cap));
+  pc_strmap_init(h);
+}
+
+static size_t strmap_find(const pc_strmap *h, const char *key, size_t klen, uint32_t hv) {
+  if (!h->count) return h->cap;
+  size_t mask = h->cap - 1, i = hv & mask;
+  uint8_t t = tag32(hv);
+  for (;;) {
+    uint8_t mt = h->meta[i];
+    if (mt == t && h->hashes[i] == hv && h->klens[i] == klen &&
+        (klen == 0 || memcmp(h->keys[i], key, klen) == 0))
+      return i;
+    if (mt == EMPTY) return h->cap;
+    i = (i + 1) & mask;
+  }
+}
+
+static int strmap_rebuild(pc_mem *m, pc_strmap *h, size_t ncap) {
+  size_t bytes = strmap_bytes(ncap);
+  if (!bytes) return POND_ENOMEM;
+  /* Widest members first so every array stays aligned. */
+  const char **nk = pc_alloc(m, bytes);
+  if (!nk) return POND_ENOMEM;
+  size_t *nl = (size_t *)(nk + ncap);
+  uint64_t *nv = (uint64_t *)(nl + ncap);
+  uint32_t *nh = (uint32_t *)(nv + ncap);
+  uint8_t *nm = (uint8_t *)(nh + ncap);
+  memset(nm, EMPTY, ncap);
+  size_t mask = ncap - 1;
+  for (size_t i = 0; i < h->cap; i++) {
+    if (!(h->meta[i] & LIVE)) continue;
+    uint32_t hv = h->hashes[i];
+    size_t j = hv & mask;
+    while (nm[j] != EMPTY) j = (j + 1) & mask;
+    nm[j] = h->meta[i];
+    nk[j] = h->keys[i];
+    nl[j] = h->klens[i];
+    nv[j] = h->vals[i];
+    nh[j] = hv;
+  }
+  if (h->cap) pc_free(m, (void *)h->keys, strmap_bytes(h->cap));
+  h->keys = nk;
+  h->klens = nl;
+  h->vals = nv;
+  h->hashes = nh;
+  h->meta = nm;
+  h->cap = ncap;
+  h->used = h->count;
+  return POND_OK;
+}
+
+int pc_strmap_reserve(pc_mem *m, pc_strmap *h, size_t extra) {
+  if (h->used + extra <= max_load(h->cap) && h->used + extra >= h->used) return POND_OK;
+  if (h->count + extra < h->count) return POND_ENOMEM;
+  size_t ncap = cap_for(h->count + extra);
+  if (!ncap) return POND_ENOMEM;
+  if (ncap < h->cap) ncap = h->cap;
+  return strmap_rebuild(m, h, ncap);
+}
+
+int pc_strmap_put(pc_mem *m, pc_strmap *h, const char *key, size_t klen, uint64_t val) {
+  uint32_t hv = str_hash(key, klen);
+  uint8_t t = tag32(hv);
+  size_t hole = (size_t)-1;
+  if (h->cap) {
+    size_t mask = h->cap - 1, i = hv & mask;
+    for (;;) {
+      uint8_t mt = h->meta[i];
+      if (mt == t && h->hashes[i] == hv && h->klens[i] == klen &&
+          (klen == 0 || memcmp(h->keys[i], key, klen) == 0)) {
+        h->vals[i] = val;
+        return POND_OK;
+      }
+      if (mt == EMPTY) break;
+      if (mt == DELETED && hole == (size_t)-1) hole = i;
+      i = (i + 1) & mask;
+    }
+    if (hole == (size_t)-1 && h->used + 1 <= max_load(h->cap)) hole = i;
+  }
+  if (hole == (size_t)-1) {
+    POND_TRY(strmap_rebuild(m, h, grow_cap(h->cap, h->count, h->used)));
+    size_t mask = h->cap - 1;
+    hole = hv & mask;
+    while (h->meta[hole] != EMPTY) hole = (hole + 1) & mask;
+  }
+  if (h->meta[hole] == EMPTY) h->used++;
+  h->meta[hole] = t;
+  h->keys[hole] = key;
+  h->klens[hole] = klen;
+  h->vals[hole] = val;
+  h->hashes[hole] = hv;
+  h->count++;
+  return POND_OK;
+}
+
+int pc_strmap_get(const pc_strmap *h, const char *key, size_t klen, uint64_t *val) {
+  if (!h->count) return POND_NOTFOUND;
+  size_t i = strmap_find(h, key, klen, str_hash(key, klen));
+  if (i == h->cap) return POND_NOTFOUND;
+  if (val) *val = h->vals[i];
+  return POND_OK;
+}
+
+int pc_strmap_del(pc_strmap *h, const char *key, size_t klen) {
+  if (!h->count) return POND_NOTFOUND;
+  size_t i = strmap_find(h, key, klen, str_hash(key, klen));
+  if (i == h->cap) return POND_NOTFOUND;
+  release_slot(h->meta, h->cap, i, &h->used);
+  h->count--;
+  return POND_OK;
+}
+
+int pc_strmap_next(const pc_strmap *h, size_t *it, const char **key, size_t *klen,
+                   uint64_t *val) {
+  for (size_t i = *it; i < h->cap; i++) {
+    if (h->meta[i] & LIVE) {
+      if (key) *key = h->keys[i];
+      if (klen) *klen = h->klens[i];
+      if (val) *val = h->vals[i];
+      *it = i + 1;
+      return 1;
+    }
+  }
+  *it = h->cap;
+  return 0;
+}
