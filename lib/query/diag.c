@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "query/lex.h"
 #include "query/qyint.h"
 
@@ -23,7 +24,7 @@ void qy_line_col(const char *s, size_t n, size_t off, unsigned *line, unsigned *
       continue;
     }
     /* a partial character before off still counts as one column */
-    qy_utf8_next(s, off, &i);
+    pc_utf8_next(s, off, &i);
     c++;
   }
   *line = l;
@@ -34,7 +35,7 @@ const char *qy_clip(char *buf, size_t cap, const char *s, size_t n) {
   size_t i = 0, cps = 0;
   while (i < n && cps < 60) {
     size_t j = i;
-    qy_utf8_next(s, n, &j);
+    pc_utf8_next(s, n, &j);
     if (j + 4 >= cap) break; /* room for "…" and the NUL */
     i = j;
     cps++;

@@ -8,6 +8,8 @@
  */
 #include "query/lex.h"
 
+#include "core/utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -20,68 +22,16 @@ static int is_space(int c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-int32_t qy_utf8_next(const char *s, size_t n, size_t *i) {
-  const unsigned char *p = (const unsigned char *)s + *i;
-  size_t left = n - *i;
-  uint32_t c = p[0];
-  if (c < 0x80) {
-    *i += 1;
-    return (int32_t)c;
-  }
-  size_t len;
-  uint32_t min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    min = 0x80;
-    c &= 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    min = 0x800;
-    c &= 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    min = 0x10000;
-    c &= 0x07;
-  } else {
-    *i += 1;
-    return -1;
-  }
-  if (left < len) {
-    *i += 1;
-    return -1;
-  }
-  for (size_t k = 1; k < len; k++) {
-    if ((p[k] & 0xC0) != 0x80) {
-      *i += 1;
-      return -1;
-    }
-    c = (c << 6) | (p[k] & 0x3F);
-  }
-  /* overlongs, surrogates and values past U+10FFFF are not UTF-8 */
-  if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
-    *i += 1;
-    return -1;
-  }
-  *i += len;
-  return (int32_t)c;
-}
-
 int qy_utf8_check(const char *s, size_t n, size_t *bad) {
-  size_t i = 0;
-  while (i < n) {
-    size_t at = i;
-    if ((unsigned char)s[i] < 0x80) {
-      if (s[i] == 0) {
-        if (bad) *bad = at;
-        return 0;
-      }
-      i++;
-      continue;
-    }
-    if (qy_utf8_next(s, n, &i) < 0) {
-      if (bad) *bad = at;
-      return 0;
-    }
+  size_t at;
+  if (!pc_utf8_valid(s, n, &at)) {
+    if (bad) *bad = at;
+    return 0;
+  }
+  const char *nul = memchr(s, 0, n);
+  if (nul) {
+    if (bad) *bad = (size_t)(nul - s);
+    return 0;
   }
   return 1;
 }
@@ -180,7 +130,7 @@ static const char *ascii_for(int32_t cp) {
 static qy_tok bad_char(qy_lexer *lx, size_t at) {
   char msg[160];
   size_t i = at;
-  int32_t cp = qy_utf8_next(lx->s, lx->n, &i);
+  int32_t cp = pc_utf8_next(lx->s, lx->n, &i);
   if (cp < 0) return error_tok(lx, at, "invalid UTF-8");
   if (cp == 0) return error_tok(lx, at, "unexpected NUL byte");
   if (cp < 0x20 || cp == 0x7F) {
@@ -213,7 +163,7 @@ static qy_tok bad_char(qy_lexer *lx, size_t at) {
       continue;
     }
     size_t j = end;
-    int32_t cj = qy_utf8_next(lx->s, lx->n, &j);
+    int32_t cj = pc_utf8_next(lx->s, lx->n, &j);
     if (cj < 0 || ascii_for(cj)) break;
     end = j;
   }
@@ -248,7 +198,7 @@ static qy_tok quoted(qy_lexer *lx, size_t at, char q, qy_tt type) {
       continue;
     }
     size_t j = i;
-    if (qy_utf8_next(lx->s, lx->n, &j) < 0)
+    if (pc_utf8_next(lx->s, lx->n, &j) < 0)
       return error_tok(lx, i, type == QY_TK_STRING ? "invalid UTF-8 in string"
                                                    : "invalid UTF-8 in quoted name");
     i = j;

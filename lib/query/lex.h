@@ -77,7 +77,7 @@ int qy_word_eq(const char *s, size_t n, const char *w);
 /* Decodes one UTF-8 code point of s[*i..n): returns it and advances *i, or
  * returns -1 and advances by one byte when the bytes are not valid UTF-8. */
 int32_t qy_utf8_next(const char *s, size_t n, size_t *i);
-/* 1 if s[0..n) is valid UTF-8 without NUL; else 0 and *bad (may be NULL)
+/* (Decoding is core's pc_utf8_next.) 1 if s[0..n) is valid UTF-8 without NUL; else 0 and *bad (may be NULL)
  * is the offset of the first bad byte. */
 int qy_utf8_check(const char *s, size_t n, size_t *bad);
 

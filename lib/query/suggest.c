@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "query/lex.h"
 
 /* Decodes s into cps[0..max); returns the count, or max + 1 when longer. */
@@ -17,7 +18,7 @@ static size_t decode(const char *s, size_t n, int32_t *cps, size_t max) {
   size_t i = 0, k = 0;
   while (i < n) {
     if (k == max) return max + 1;
-    int32_t c = qy_utf8_next(s, n, &i);
+    int32_t c = pc_utf8_next(s, n, &i);
     cps[k++] = c < 0 ? 0xFFFD : c;
   }
   return k;
