@@ -4,8 +4,8 @@
  * A doc is a list of blocks allocated through pc_mem; the pj_doc header sits
  * in the first block, the tree's nodes, arrays and strings are bump-allocated
  * after it. The first block is sized from the text length so that typical
- * documents take one allocation; later blocks double, so a document of n
- * bytes takes O(log n) allocations. pj_free releases every block; nothing in
+ * documents take one or two allocations; later blocks double up to 8 MiB,
+ * so the unused tail (which memory_limit counts) stays small. pj_free releases every block; nothing in
  * the tree is freed on its own.
  */
 #include <string.h>
@@ -16,6 +16,9 @@
 #define HDR ((sizeof(pj_block) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
 #define FIRST_MIN 512
 #define FIRST_MAX ((size_t)4 << 20)
+/* Later blocks double up to this, bounding the unused tail that counts
+ * against memory_limit. */
+#define BLOCK_MAX ((size_t)8 << 20)
 
 static size_t align_up(size_t n) { return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
 
@@ -50,7 +53,7 @@ pj_doc *pj_doc_new(pc_mem *m, size_t len) {
   d->blocks = b;
   d->cur = (char *)d + align_up(sizeof(pj_doc));
   d->end = (char *)b + size;
-  d->next_size = first < 4096 ? 8192 : 2 * first;
+  d->next_size = first < 4096 ? 8192 : first < BLOCK_MAX / 2 ? 2 * first : BLOCK_MAX;
   return d;
 }
 
@@ -60,7 +63,7 @@ static char *bump(pj_doc *d, size_t n, size_t align) {
   if ((size_t)(d->end - d->cur) < pad + n || n == 0) {
     if (n == 0) return d->cur; /* callers never write through it */
     if (!add_block(d, n, d->next_size)) return NULL;
-    if (d->next_size < ((size_t)1 << 30)) d->next_size *= 2;
+    d->next_size = d->next_size < BLOCK_MAX / 2 ? 2 * d->next_size : BLOCK_MAX;
     pad = 0; /* new blocks start aligned */
   }
   char *p = d->cur + pad;

@@ -18,10 +18,12 @@
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-/* Nonzero when some byte of w is '"', '\\', below 0x20 or above 0x7F. */
+/* Nonzero when some byte of w is '"', '\\' or below 0x20. Bytes >= 0x80
+ * are not flagged (the has-zero-byte trick; a flag above a true one may be
+ * spurious, which only sends us to the byte loop). */
 static inline uint64_t special8(uint64_t w) {
   uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-  return ((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w;
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS;
 }
 
 static int hexval(unsigned c) {
@@ -117,38 +119,49 @@ static size_t unescape(const unsigned char *s, size_t n, char *out) {
   return o;
 }
 
+/* Checks that the plain span s[from..to) (no quote, backslash or control
+ * byte) is valid UTF-8. */
+static int check_span(pj_parser *p, size_t from, size_t to) {
+  size_t bad;
+  if (pc_utf8_valid((const char *)p->s + from, to - from, &bad)) return POND_OK;
+  return pj_fail(p, POND_EPARSE, from + bad, "invalid UTF-8 in string");
+}
+
 int pj_lex_string(pj_parser *p, const char **out, size_t *len) {
   const unsigned char *s = p->s;
   size_t n = p->n, start = p->pos + 1, i = start;
+  size_t span = start; /* first byte not yet checked as UTF-8 */
+  uint64_t high = 0;   /* nonzero when the span has a byte >= 0x80 */
   int escaped = 0;
   for (;;) {
+    /* Skip to the next quote, backslash or control byte; multi-byte UTF-8
+     * is validated per span in one call rather than per character. */
     while (n - i >= 8) {
       uint64_t w;
       memcpy(&w, s + i, 8);
-      if (special8(w) & HIGHS) break;
+      if (special8(w)) break;
+      high |= w;
       i += 8;
     }
+    unsigned c = 0;
+    while (i < n && (c = s[i]) >= 0x20 && c != '"' && c != '\\') {
+      high |= c & 0x80;
+      i++;
+    }
+    if ((high & HIGHS) && i > span) POND_TRY(check_span(p, span, i));
+    high = 0;
     if (i >= n) {
       uint32_t col = (uint32_t)(start - 1 - p->line_start + 1);
       return pj_fail(p, POND_EPARSE, n, "unexpected end of input (unterminated string starting at %u:%u)",
                      (unsigned)p->line, (unsigned)col);
     }
-    unsigned c = s[i];
     if (c == '"') break;
-    if (c >= 0x20 && c < 0x80 && c != '\\') {
-      i++;
-    } else if (c >= 0x80) {
-      size_t at = i;
-      if (pc_utf8_next((const char *)s, n, &i) < 0)
-        return pj_fail(p, POND_EPARSE, at, "invalid UTF-8 in string");
-    } else if (c < 0x20) {
-      return pj_fail(p, POND_EPARSE, i, "control character U+%04X in string", c);
-    } else {
-      size_t el = 0;
-      POND_TRY(check_escape(p, i, &el));
-      i += el;
-      escaped = 1;
-    }
+    if (c < 0x20) return pj_fail(p, POND_EPARSE, i, "control character U+%04X in string", c);
+    size_t el = 0;
+    POND_TRY(check_escape(p, i, &el));
+    i += el;
+    span = i;
+    escaped = 1;
   }
   size_t raw = i - start;
   char *dst = pj_arena_bytes(p->doc, raw + 1);
