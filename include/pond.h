@@ -307,6 +307,19 @@ POND_API int pond_attr_set_int(pond_db *db, uint64_t cid, const char *attr, int6
 POND_API int pond_attr_set_str(pond_db *db, uint64_t cid, const char *attr, const char *v);
 POND_API int pond_attr_clear(pond_db *db, uint64_t cid, const char *attr);
 
+/*
+ * Reads attribute attr of cid: 1 and the value in *v when it is set, 0 when
+ * it is NULL (*v untouched). get_int serves int, time and bool attributes
+ * and the built-in "added_at" and "last_seen" (NULL until the customer's
+ * first activity); get_str serves string attributes, and *v is borrowed:
+ * valid until the next mutating call on db (by any thread), the next
+ * pond_define or pond_rollback. Errors: POND_NOTFOUND (no such customer or
+ * undeclared attribute), POND_EINVAL (a string attribute read with
+ * get_int, or the other way round).
+ */
+POND_API int pond_attr_get_int(pond_db *db, uint64_t cid, const char *attr, int64_t *v);
+POND_API int pond_attr_get_str(pond_db *db, uint64_t cid, const char *attr, const char **v);
+
 /* ---------------------------------------------------------------------- sets */
 
 #define POND_AND 1

@@ -1,0 +1,206 @@
+/*
+ * db.h — the pond_db handle's internals, shared by lib/db.c, lib/db/,
+ * lib/tags/, lib/define/ and lib/set.c. Not public.
+ *
+ * State (see lib/db/README.md for the full picture):
+ *   cus    cid -> cu_rec * (the customer record, rec.h)
+ *   all    bitmap of every customer id
+ *   tags   the tag table (tags/tags.h): names, groups, member bitmaps
+ *   defs   the merged definitions (define/defs.h), swapped whole
+ *   av     per attribute id: bitmap of customers with a value, and the
+ *          string dictionary (value id <-> string)
+ *   tx     the undo log of the open transaction / call savepoint (txn.c)
+ *
+ * Every public entry point locks mu, clears err, works, and on failure
+ * copies err into the calling thread's error slot (db.c).
+ */
+#ifndef POND_DB_DB_H
+#define POND_DB_DB_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitmap/bm.h"
+#include "core/err.h"
+#include "core/map.h"
+#include "core/mem.h"
+#include "db/rec.h"
+#include "define/defs.h"
+#include "pond.h"
+#include "tags/tags.h"
+
+/* ------------------------------------------------------- attribute values */
+
+/* The strings one string attribute has taken, each with a value id (its
+ * index). Append-only while the attribute lives, so a value id is stable
+ * and a rollback only truncates. */
+typedef struct db_dstr {
+  char *s; /* NUL-terminated, owned */
+  uint32_t len;
+} db_dstr;
+
+typedef struct db_dict {
+  db_dstr *v; /* v[vid] */
+  uint32_t n, cap;
+  pc_strmap ids;  /* string -> vid (keys borrowed from s) */
+} db_dict;
+
+typedef struct db_attrv {
+  bm has;       /* customers with a (non-NULL) value */
+  db_dict dict; /* string attributes only */
+  uint8_t touch_has, touch_dict;
+} db_attrv;
+
+/* --------------------------------------------------------------- undo log */
+
+/* Which levels an image serves (also kept per object as "has an image"). */
+#define DB_TX_TXN 1u  /* the explicit transaction (pond_begin) */
+#define DB_TX_CALL 2u /* the current call's savepoint */
+
+/* What a call asks of db_touch_*: */
+enum {
+  DB_NEED_TXN = 1, /* the object changes only after the call's last fallible
+                      step, so only an open transaction needs an image */
+  DB_NEED_CALL = 2 /* the object may change before a later step fails: the
+                      call savepoint needs an image too */
+};
+
+enum {
+  DB_U_CUST = 1, /* customer cid: its record (NULL: did not exist) */
+  DB_U_TAGBM,    /* tag id: its member bitmap */
+  DB_U_TAG,      /* tag id: name, group, live */
+  DB_U_TAGNEW,   /* the tag count (rollback destroys newer tags) */
+  DB_U_ALL,      /* the all-customers bitmap */
+  DB_U_HAS,      /* attribute id: its has-value bitmap */
+  DB_U_DICT,     /* attribute id: its dictionary size */
+  DB_U_DEFS,     /* the definitions object */
+  DB_U_AVN,      /* the number of attribute value slots */
+};
+
+typedef struct db_undo {
+  uint8_t kind;
+  uint8_t lv; /* DB_TX_TXN and/or DB_TX_CALL */
+  uint32_t id;
+  uint64_t cid;
+  union {
+    cu_rec *rec;
+    bm b;
+    struct {
+      char *name; /* a copy, owned by the image */
+      uint32_t len, group;
+      uint8_t live;
+    } tag;
+    uint32_t n;
+    df_defs *defs;
+  } u;
+} db_undo;
+
+typedef struct db_txn {
+  int open;        /* pond_begin was called */
+  int call;        /* a call savepoint is open */
+  size_t mark;     /* log length when it opened */
+  db_undo *log;
+  size_t n, cap;
+  pc_map64 seen_txn;  /* customers with a DB_TX_TXN image */
+  pc_map64 seen_call; /* customers with a DB_TX_CALL image */
+  size_t cus_pending;  /* customer keys a rollback may reinsert */
+  size_t name_pending; /* tag-name keys a rollback may reinsert */
+  uint8_t touch_all, touch_defs, touch_avn, touch_tagnew;
+} db_txn;
+
+/* ------------------------------------------------------------- the handle */
+
+#define DB_ERR_SLOTS 8
+
+typedef struct db_errslot {
+  pthread_t tid;
+  uint64_t stamp; /* 0: free */
+  pc_err e;
+} db_errslot;
+
+struct pond_db {
+  pc_mem mem;
+  pthread_mutex_t mu;
+  pc_err err; /* the current call's error (under mu) */
+  db_errslot slots[DB_ERR_SLOTS];
+  uint64_t err_clock;
+  pond_limits lim;
+  unsigned flags;
+
+  pc_map64 cus;
+  bm all;
+  tg_table tags;
+  df_defs *defs;
+  db_attrv *av;
+  uint32_t nav, cav;
+  db_txn tx;
+};
+
+/* db.c: entering and leaving a public call. */
+void db_lock(pond_db *db);
+/* Unlocks; on rc < 0 records db->err (or a default message) as the calling
+ * thread's error. Returns rc. */
+int db_unlock(pond_db *db, int rc);
+
+/* Customers (cust.c). */
+cu_rec *db_cust(const pond_db *db, uint64_t cid);
+/* The record's slot in the map (to store a moved record), or NULL. */
+uint64_t *db_cust_ref(const pond_db *db, uint64_t cid);
+/* POND_NOTFOUND with a message naming cid. */
+int db_no_cust(pond_db *db, uint64_t cid);
+/* Creates cid (must not exist) as one atomic step; *out gets the record. */
+int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out);
+/* Makes room in the customer map for one new key (keeping a rollback's
+ * reinsertion room). */
+int db_cus_room(pond_db *db);
+/* Grows cid's record for `extra` entries (it must exist). */
+int db_cust_reserve(pond_db *db, uint64_t cid, uint32_t extra, cu_rec **out);
+
+/* Transactions (txn.c). */
+void db_txn_init(db_txn *tx);
+/* Rolls back whatever is open and frees the log (pond_close). */
+void db_txn_close(pond_db *db);
+/* A call savepoint: db_call_end(db, rc) releases it when rc >= 0, rolls the
+ * call's changes back when rc < 0; returns rc. Never fails, never nests. */
+void db_call_begin(pond_db *db);
+int db_call_end(pond_db *db, int rc);
+int db_touch_cust(pond_db *db, uint64_t cid, unsigned need);
+int db_touch_tagbm(pond_db *db, uint32_t tag, unsigned need);
+int db_touch_tag(pond_db *db, uint32_t tag, unsigned need);
+int db_touch_tagnew(pond_db *db, unsigned need);
+int db_touch_all(pond_db *db, unsigned need);
+int db_touch_has(pond_db *db, uint32_t attr, unsigned need);
+int db_touch_dict(pond_db *db, uint32_t attr, unsigned need);
+int db_touch_defs(pond_db *db, unsigned need);
+int db_touch_avn(pond_db *db, unsigned need);
+int db_names_room(pond_db *db);
+/* 1 when an undo image holds definitions object d (then it must not be
+ * freed when replaced). */
+int db_defs_held(const pond_db *db, const df_defs *d);
+/* 1 when an undo image or savepoint may be needed (cheap test for fast paths). */
+static inline int db_logging(const pond_db *db) { return db->tx.open | db->tx.call; }
+
+/* Attribute values (attr.c). */
+void db_dict_free(pc_mem *m, db_dict *d);
+void db_dict_truncate(pc_mem *m, db_dict *d, uint32_t n);
+void db_attrv_free(pc_mem *m, db_attrv *a);
+/* Room for n attribute slots; db_av_extend then adds empty slots up to n
+ * (never fails). The caller touched the slot count (db_touch_avn). */
+int db_av_reserve(pond_db *db, uint32_t n);
+void db_av_extend(pond_db *db, uint32_t n);
+/* Dropping an attribute: prepare takes the transaction's images; apply
+ * clears every holder's value (never fails). */
+int db_attr_drop_prepare(pond_db *db, uint32_t attr);
+void db_attr_drop_apply(pond_db *db, uint32_t attr);
+
+/* Appends the whole state as text to out (tests, fuzzing, debugging):
+ * definitions, tags with members, customers with their tags and attribute
+ * values, in id order. Two equal states give equal text. */
+struct pj_buf;
+void db_dump(pond_db *db, struct pj_buf *out);
+/* Checks the invariants that tie records, bitmaps and tables together;
+ * POND_OK, or POND_ECORRUPT with the first violation described in why. */
+int db_check(pond_db *db, char *why, size_t cap);
+
+#endif
