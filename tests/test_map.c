@@ -297,6 +297,48 @@ static void map64_delete_insert_churn_stays_bounded(void) {
   pc_map64_free(&m, &h);
 }
 
+static void map64_probe_runs_wrap_around_the_table_end(void) {
+  /* Keys whose home is one of the last two slots of a 16-slot table: their
+   * run wraps to slot 0 and on, across the mirrored meta bytes that group
+   * probing reads. Deleting and re-inserting inside the run must keep every
+   * other key reachable. */
+  pc_mem m;
+  pc_mem_init(&m, NULL, NULL, 0);
+  pc_map64 h;
+  pc_map64_init(&h);
+  REQUIRE(pc_map64_reserve(&m, &h, 12) == POND_OK);
+  REQUIRE(h.cap == 16);
+  uint64_t keys[12];
+  int n = 0;
+  for (uint64_t k = 0; n < 12; k++)
+    if ((pc_hash_u64(k) & 15) >= 14) keys[n++] = k;
+  static model md;
+  md.n = 0;
+  for (int i = 0; i < 12; i++) {
+    CHECK_EQ(pc_map64_put(&m, &h, keys[i], (uint64_t)i), POND_OK);
+    model_put(&md, keys[i], (uint64_t)i);
+  }
+  CHECK_EQ(h.cap, 16); /* reserved: no growth */
+  CHECK(map64_equals(&h, &md));
+  uint64_t s = th_seed(61);
+  for (int round = 0; round < 2000; round++) {
+    int j = (int)(th_rand(&s) % 12);
+    if (model_find(&md, keys[j]) >= 0) {
+      CHECK_EQ(pc_map64_del(&h, keys[j]), POND_OK);
+      model_del(&md, keys[j]);
+    } else {
+      CHECK_EQ(pc_map64_put(&m, &h, keys[j], (uint64_t)round), POND_OK);
+      model_put(&md, keys[j], (uint64_t)round);
+    }
+    for (int i = 0; i < 12; i++)
+      CHECK_EQ(pc_map64_get(&h, keys[i], NULL), model_find(&md, keys[i]) >= 0 ? POND_OK : POND_NOTFOUND);
+  }
+  CHECK(map64_equals(&h, &md));
+  CHECK_EQ(h.cap, 16);
+  pc_map64_free(&m, &h);
+  CHECK_EQ(atomic_load(&m.used), 0);
+}
+
 /* ---- pc_strmap ----------------------------------------------------------- */
 
 #define NKEYS 600
@@ -530,6 +572,7 @@ int main(void) {
   TH_RUN(map64_memory_limit_refuses_growth_all_or_nothing);
   TH_RUN(map64_iteration_allows_removing_the_entry_just_returned);
   TH_RUN(map64_delete_insert_churn_stays_bounded);
+  TH_RUN(map64_probe_runs_wrap_around_the_table_end);
   TH_RUN(strmap_matches_naive_model_over_random_ops);
   TH_RUN(strmap_failed_growth_leaves_map_unchanged_and_frees_all);
   TH_RUN(strmap_distinguishes_prefixes_and_empty_key);
