@@ -70,7 +70,7 @@ enum {
   DB_U_CUST = 1, /* customer cid: its record (NULL: did not exist) */
   DB_U_TAGBM,    /* tag id: its member bitmap */
   DB_U_TAG,      /* tag id: name, group, live */
-  DB_U_TAGNEW,   /* the tag count (rollback destroys newer tags) */
+  DB_U_TAGNEW,   /* the tag count before a creation (rollback destroys newer tags) */
   DB_U_ALL,      /* the all-customers bitmap */
   DB_U_HAS,      /* attribute id: its has-value bitmap */
   DB_U_DICT,     /* attribute id: its dictionary size */
@@ -106,7 +106,7 @@ typedef struct db_txn {
   pc_map64 seen_call; /* customers with a DB_TX_CALL image */
   size_t cus_pending;  /* customer keys a rollback may reinsert */
   size_t name_pending; /* tag-name keys a rollback may reinsert */
-  uint8_t touch_all, touch_defs, touch_avn, touch_tagnew;
+  uint8_t touch_all, touch_defs, touch_avn;
 } db_txn;
 
 /* ------------------------------------------------------------- the handle */

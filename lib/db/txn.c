@@ -69,7 +69,6 @@ static uint8_t *flags_of(pond_db *db, const db_undo *u) {
   switch (u->kind) {
     case DB_U_TAGBM: return &db->tags.v[u->id].touch_bm;
     case DB_U_TAG: return &db->tags.v[u->id].touch_meta;
-    case DB_U_TAGNEW: return &db->tx.touch_tagnew;
     case DB_U_ALL: return &db->tx.touch_all;
     case DB_U_HAS: return &db->av[u->id].touch_has;
     case DB_U_DICT: return &db->av[u->id].touch_dict;
@@ -169,9 +168,16 @@ static int touch_count(pond_db *db, int kind, uint32_t id, uint32_t n, uint8_t *
   return POND_OK;
 }
 
+/* Unlike other images this one is taken at every creation, not only the
+ * first: a rollback must destroy a tag created after some other tag lost
+ * the same name (rename, delete) before that tag gets its name back. */
 int db_touch_tagnew(pond_db *db, unsigned need) {
   if (!db_logging(db)) return POND_OK;
-  return touch_count(db, DB_U_TAGNEW, 0, db->tags.n, &db->tx.touch_tagnew, need);
+  unsigned lv = want(db, 0, need);
+  if (!lv) return POND_OK;
+  POND_TRY(log_room(db));
+  push(db, DB_U_TAGNEW, lv, 0)->u.n = db->tags.n;
+  return POND_OK;
 }
 
 int db_touch_dict(pond_db *db, uint32_t attr, unsigned need) {
@@ -215,9 +221,11 @@ int db_defs_held(const pond_db *db, const df_defs *d) {
 static void tags_truncate(pond_db *db, uint32_t n) {
   tg_table *t = &db->tags;
   while (t->n > n) {
-    tg_tag *g = &t->v[--t->n];
+    uint32_t id = --t->n, cur;
+    tg_tag *g = &t->v[id];
     if (g->live) {
-      pc_strmap_del(&t->ids, g->name, g->len);
+      if (tg_find(t, g->name, g->len, &cur) == POND_OK && cur == id)
+        pc_strmap_del(&t->ids, g->name, g->len);
       t->live--;
     }
     pc_free(&db->mem, g->name, g->name ? g->len + 1 : 0);
@@ -250,9 +258,13 @@ static void restore(pond_db *db, db_undo *u) {
     case DB_U_ALL: bm_move(m, &db->all, &u->u.b); break;
     case DB_U_HAS: bm_move(m, &db->av[u->id].has, &u->u.b); break;
     case DB_U_TAG: {
+      /* The name goes back into the index in a second pass (names_back):
+       * until every tag is restored, another tag may still hold it. */
       tg_tag *t = &db->tags.v[u->id];
+      uint32_t cur;
       if (t->live) {
-        pc_strmap_del(&db->tags.ids, t->name, t->len);
+        if (tg_find(&db->tags, t->name, t->len, &cur) == POND_OK && cur == u->id)
+          pc_strmap_del(&db->tags.ids, t->name, t->len);
         db->tags.live--;
       }
       pc_free(m, t->name, t->name ? t->len + 1 : 0);
@@ -261,7 +273,6 @@ static void restore(pond_db *db, db_undo *u) {
       t->group = u->u.tag.group;
       t->live = u->u.tag.live;
       if (t->live) {
-        pc_strmap_put(m, &db->tags.ids, t->name, t->len, u->id); /* reserved */
         db->tags.live++;
         tx->name_pending--;
       }
@@ -279,6 +290,17 @@ static void restore(pond_db *db, db_undo *u) {
   }
   /* Flags of objects a truncation destroyed were cleared with them. */
   if (fl) *fl &= (uint8_t)~u->lv;
+}
+
+/* Second pass of a rollback over log[from, to): the restored tags' names
+ * return to the index (the room was reserved when the images were taken). */
+static void names_back(pond_db *db, size_t from, size_t to) {
+  for (size_t i = from; i < to; i++) {
+    const db_undo *u = &db->tx.log[i];
+    if (u->kind != DB_U_TAG || !u->u.tag.live) continue;
+    const tg_tag *t = tg_get(&db->tags, u->id);
+    if (t) pc_strmap_put(&db->mem, &db->tags.ids, t->name, t->len, u->id);
+  }
 }
 
 /* Frees an image that is no longer needed. */
@@ -311,7 +333,9 @@ void db_call_begin(pond_db *db) {
 int db_call_end(pond_db *db, int rc) {
   db_txn *tx = &db->tx;
   if (rc < 0) {
+    size_t top = tx->n;
     while (tx->n > tx->mark) restore(db, &tx->log[--tx->n]);
+    names_back(db, tx->mark, top);
   } else {
     size_t w = tx->mark;
     for (size_t i = tx->mark; i < tx->n; i++) {
@@ -342,7 +366,9 @@ static void txn_end(pond_db *db, int commit) {
     }
     tx->n = 0;
   } else {
+    size_t top = tx->n;
     while (tx->n) restore(db, &tx->log[--tx->n]);
+    names_back(db, 0, top);
   }
   tx->open = 0;
   pc_map64_free(&db->mem, &tx->seen_txn);

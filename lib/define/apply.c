@@ -206,7 +206,7 @@ int df_apply(pond_db *db, const df_plan *p) {
   if (rc >= 0) rc = phase_attrs(&a);
   if (rc >= 0) rc = phase_groups(&a);
   if (rc >= 0 && a.nnt >= CU_ATTR) rc = pc_errf(&db->err, POND_ELIMIT, "define: too many tags");
-  if (rc >= 0) rc = db_touch_tagnew(db, DB_NEED_TXN);
+  if (rc >= 0 && a.nnt) rc = db_touch_tagnew(db, DB_NEED_TXN);
   if (rc >= 0) rc = tg_reserve(db, (uint32_t)a.nnt);
   if (rc >= 0) rc = db_touch_avn(db, DB_NEED_TXN);
   if (rc >= 0) rc = db_av_reserve(db, a.nd->nattrs);
