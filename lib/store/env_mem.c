@@ -457,6 +457,8 @@ int st_memenv_pending_at(const st_memenv *me, const char *path, size_t k, uint64
   return POND_OK;
 }
 
+size_t st_memenv_dir_pending(const st_memenv *me) { return me->ndops; }
+
 /* Content of f after a power loss under c (into out). */
 static int crash_content(pc_mem *m, const mfile *f, const st_crash *c, mbuf *out) {
   if (buf_set(m, out, f->dur.p, f->dur.n)) return -1;

@@ -51,6 +51,9 @@ size_t st_memenv_pending(const st_memenv *me, const char *path);
 int st_memenv_pending_at(const st_memenv *me, const char *path, size_t i,
                          uint64_t *off, uint64_t *len);
 
+/* Directory operations since the last directory sync. */
+size_t st_memenv_dir_pending(const st_memenv *me);
+
 /* What survives a power loss. */
 typedef struct st_crash {
   long dir_ops;     /* directory operations since the last directory sync
