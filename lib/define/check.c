@@ -154,7 +154,7 @@ static int attr_name_ok(dfc *c, const pj_value *v, const char *path) {
   for (size_t b = 0; builtin[b]; b++) {
     size_t bl = strlen(builtin[b]), i = 0;
     if (bl != n) continue;
-    while (i < n && (s[i] | 0x20) == builtin[b][i]) i++;
+    while (i < n && (s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]) == builtin[b][i]) i++;
     if (i == n) return fail(c, v, POND_EINVAL, path, "'%s' is a built-in column", builtin[b]);
   }
   return POND_OK;
