@@ -60,11 +60,11 @@ int pond_tag_name(pond_db *db, uint32_t tag, const char **name) {
 static int add_slow(pond_db *db, uint64_t cid, uint32_t tag, uint32_t sib, int64_t ts) {
   pc_mem *m = &db->mem;
   cu_rec *r = db_cust(db, cid);
-  POND_TRY(db_touch_cust(db, cid, r ? DB_NEED_TXN : DB_NEED_CALL));
-  POND_TRY(db_touch_tagbm(db, tag, DB_NEED_TXN));
   db_call_begin(db);
-  int rc = POND_OK;
-  if (!r) {
+  /* A customer created here must go again if a later step fails. */
+  int rc = db_touch_cust(db, cid, r ? DB_NEED_TXN : DB_NEED_CALL);
+  if (rc >= 0) rc = db_touch_tagbm(db, tag, DB_NEED_TXN);
+  if (rc >= 0 && !r) {
     rc = db_touch_all(db, DB_NEED_CALL);
     if (rc >= 0) rc = db_cust_create(db, cid, ts, &r);
   }
