@@ -320,6 +320,44 @@ POND_API int pond_attr_clear(pond_db *db, uint64_t cid, const char *attr);
 POND_API int pond_attr_get_int(pond_db *db, uint64_t cid, const char *attr, int64_t *v);
 POND_API int pond_attr_get_str(pond_db *db, uint64_t cid, const char *attr, const char **v);
 
+/* ------------------------------------------------------------------ queries */
+
+/*
+ * Segment queries: the SQL-WHERE language of QUERY.md, e.g.
+ *   tag('来源/门店扫码') AND NOT tag('状态/免打扰') AND spend >= 1000
+ *     AND region LIKE '广东%' AND last_seen < now() - 30d
+ * with SQL's three-valued logic: a customer is selected when the
+ * expression is TRUE (not FALSE, not UNKNOWN).
+ *
+ * pond_query_prepare compiles expr[0..len) (len may be POND_NTS) against
+ * the db's definitions: names are resolved and types checked now. Errors:
+ * POND_EPARSE with pond_errmsg "query:LINE:COL: message" (LINE counts
+ * '\n'; COL counts characters, not bytes, from 1) — unknown names come
+ * with "did you mean '…'?" — and pond_error_offset the byte offset;
+ * POND_ELIMIT when the text, its nesting, its node count or an IN list
+ * exceeds pond_options.limits; POND_ENOMEM. *out is freed with
+ * pond_query_free, before pond_close. A query follows redefinitions: after
+ * pond_define it is prepared again from its text on next use (and that use
+ * fails with POND_EPARSE if a name it uses is gone).
+ */
+POND_API int pond_query_prepare(pond_db *db, const char *expr, size_t len, pond_query **out);
+
+/*
+ * The customers for which q is TRUE at time now (the value of now()), as
+ * a new set (free with pond_set_free). The whole population is evaluated
+ * chunk by chunk over the tag bitmaps and attribute indexes.
+ */
+POND_API int pond_query_eval(pond_query *q, int64_t now, pond_set **out);
+
+/*
+ * 1 if q is TRUE for customer cid at time now, 0 if FALSE or UNKNOWN,
+ * <0 on error (POND_NOTFOUND: no such customer). Reads only that customer.
+ */
+POND_API int pond_query_test(pond_query *q, uint64_t cid, int64_t now);
+
+/* Frees q (NULL is a no-op). */
+POND_API void pond_query_free(pond_query *q);
+
 /* ---------------------------------------------------------------------- sets */
 
 #define POND_AND 1

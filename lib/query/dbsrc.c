@@ -1,0 +1,278 @@
+/*
+ * dbsrc.c — the query part's view of a db: qy_schema over the definitions
+ * and the tag table, qy_row over one customer record, qy_chunks over the
+ * bitmaps and the derived indexes. Everything runs under the db's lock.
+ *
+ * Counters, machines and segments are not in the definitions yet: their
+ * lookups are absent (NULL), so stage('m') says "unknown machine 'm'".
+ */
+#include <string.h>
+
+#include "db/db.h"
+#include "query/qydb.h"
+
+/* ---------------------------------------------------------------- schema */
+
+static int s_attr(void *ctx, const char *name, size_t len, uint32_t *id, int *type) {
+  pond_db *db = ctx;
+  POND_TRY(df_attr_find(db->defs, name, len, id));
+  *type = db->defs->attrs[*id].type; /* DF_T_* are QY_T_* */
+  return POND_OK;
+}
+
+static int s_tag(void *ctx, const char *name, size_t len, uint32_t *id) {
+  pond_db *db = ctx;
+  return tg_find(&db->tags, name, len, id);
+}
+
+static int s_group(void *ctx, const char *name, size_t len, uint32_t *id) {
+  pond_db *db = ctx;
+  return df_group_find(db->defs, name, len, id);
+}
+
+static void s_names(void *ctx, int kind, uint32_t scope, qy_name_fn each, void *arg) {
+  pond_db *db = ctx;
+  const df_defs *d = db->defs;
+  switch (kind) {
+    case QY_NAME_ATTR:
+      for (uint32_t i = 0; i < d->nattrs; i++)
+        if (d->attrs[i].live) each(arg, d->attrs[i].name, d->attrs[i].len);
+      break;
+    case QY_NAME_GROUP:
+      for (uint32_t i = 0; i < d->ngroups; i++)
+        if (d->groups[i].live) each(arg, d->groups[i].name, d->groups[i].len);
+      break;
+    case QY_NAME_TAG:
+      for (uint32_t t = 1; t < db->tags.n; t++) {
+        const tg_tag *g = &db->tags.v[t];
+        if (g->live && (scope == QY_SCOPE_ALL || g->group == scope)) each(arg, g->name, g->len);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void qy_db_schema(pond_db *db, qy_schema *s) {
+  memset(s, 0, sizeof *s);
+  s->ctx = db;
+  s->attr = s_attr;
+  s->tag = s_tag;
+  s->group = s_group;
+  s->names = s_names;
+}
+
+/* ------------------------------------------------------------------- row */
+
+static int r_tag(void *ctx, uint32_t tag) {
+  const qy_dbrow *x = ctx;
+  uint32_t pos;
+  return cu_find(x->rec, tag, &pos);
+}
+
+static int r_group(void *ctx, uint32_t group) {
+  const qy_dbrow *x = ctx;
+  const cu_rec *r = x->rec;
+  const uint32_t *k = cu_ckeys(r);
+  /* tag entries come first, in ascending id order */
+  for (uint32_t i = 0; i < r->n && !(k[i] & CU_ATTR); i++)
+    if (x->db->tags.v[k[i]].group == group) return 1;
+  return 0;
+}
+
+static int r_column(void *ctx, int col, uint32_t id, qy_cell *out) {
+  const qy_dbrow *x = ctx;
+  const cu_rec *r = x->rec;
+  switch (col) {
+    case QY_COL_ADDED_AT:
+      out->i = r->added_at;
+      return POND_OK;
+    case QY_COL_LAST_SEEN:
+      out->null = r->last_seen == CU_UNSET;
+      out->i = r->last_seen;
+      return POND_OK;
+    case QY_COL_ATTR: {
+      uint32_t pos;
+      if (!cu_find(r, CU_ATTR | id, &pos)) {
+        out->null = 1;
+        return POND_OK;
+      }
+      int64_t v = cu_cvals(r)[pos];
+      if (x->db->defs->attrs[id].type == DF_T_STRING) {
+        const db_dict *d = &x->db->av[id].dict;
+        if ((uint64_t)v >= d->n) return POND_ECORRUPT;
+        out->s = d->v[v].s;
+        out->n = d->v[v].len;
+        out->id = (uint32_t)v;
+      } else {
+        out->i = v;
+      }
+      return POND_OK;
+    }
+  }
+  return POND_EINVAL; /* counters and machines do not exist yet */
+}
+
+void qy_db_row(qy_dbrow *ctx, uint64_t cid, qy_row *row) {
+  row->ctx = ctx;
+  row->cid = cid;
+  row->tag = r_tag;
+  row->group = r_group;
+  row->column = r_column;
+}
+
+/* ---------------------------------------------------------------- chunks */
+
+static int c_customers(void *ctx, uint64_t key, uint64_t *words) {
+  const qy_dbchunks *x = ctx;
+  bm_chunk_words(&x->db->all, key, words);
+  return POND_OK;
+}
+
+static int c_tag(void *ctx, uint32_t tag, uint64_t key, uint64_t *words) {
+  const qy_dbchunks *x = ctx;
+  const tg_tag *t = tg_get(&x->db->tags, tag);
+  if (!t) {
+    memset(words, 0, QY_CHUNK_WORDS * 8);
+    return POND_OK;
+  }
+  bm_chunk_words(&t->members, key, words);
+  return POND_OK;
+}
+
+/* The union of a group's tags, computed once per evaluation. */
+static int group_union(qy_dbchunks *x, uint32_t group, const bm **out) {
+  pond_db *db = x->db;
+  pc_mem *m = &db->mem;
+  for (uint32_t i = 0; i < x->ngroups; i++)
+    if (x->gids[i] == group) {
+      *out = &x->gunion[i];
+      return POND_OK;
+    }
+  if (x->ngroups == x->cgroups) {
+    uint32_t n = x->cgroups ? x->cgroups * 2 : 4;
+    uint32_t *g = pc_alloc(m, (size_t)n * sizeof *g);
+    bm *u = pc_alloc(m, (size_t)n * sizeof *u);
+    if (!g || !u) {
+      pc_free(m, g, (size_t)n * sizeof *g);
+      pc_free(m, u, (size_t)n * sizeof *u);
+      return POND_ENOMEM;
+    }
+    if (x->ngroups) {
+      memcpy(g, x->gids, x->ngroups * sizeof *g);
+      memcpy(u, x->gunion, x->ngroups * sizeof *u);
+    }
+    pc_free(m, x->gids, (size_t)x->cgroups * sizeof *g);
+    pc_free(m, x->gunion, (size_t)x->cgroups * sizeof *u);
+    x->gids = g;
+    x->gunion = u;
+    x->cgroups = n;
+  }
+  /* the members of the group's live tags */
+  size_t k = 0;
+  for (uint32_t t = 1; t < db->tags.n; t++) k += db->tags.v[t].live && db->tags.v[t].group == group;
+  const bm **in = k ? pc_alloc(m, k * sizeof *in) : NULL;
+  if (k && !in) return POND_ENOMEM;
+  k = 0;
+  for (uint32_t t = 1; t < db->tags.n; t++)
+    if (db->tags.v[t].live && db->tags.v[t].group == group) in[k++] = &db->tags.v[t].members;
+  bm *u = &x->gunion[x->ngroups];
+  bm_init(u);
+  int rc = bm_or_many(m, (const bm *const *)in, k, u);
+  pc_free(m, in, k * sizeof *in);
+  if (rc < 0) return rc;
+  x->gids[x->ngroups++] = group;
+  *out = u;
+  return POND_OK;
+}
+
+static int c_group(void *ctx, uint32_t group, uint64_t key, uint64_t *words) {
+  const bm *u;
+  POND_TRY(group_union(ctx, group, &u));
+  bm_chunk_words(u, key, words);
+  return POND_OK;
+}
+
+static uint64_t c_tag_count(void *ctx, uint32_t tag) {
+  const qy_dbchunks *x = ctx;
+  const tg_tag *t = tg_get(&x->db->tags, tag);
+  return t ? bm_card(&t->members) : 0;
+}
+
+static uint64_t c_group_count(void *ctx, uint32_t group) {
+  const bm *u;
+  return group_union(ctx, group, &u) < 0 ? 0 : bm_card(u);
+}
+
+static const qy_icol *c_icol(void *ctx, int col, uint32_t id) {
+  const qy_dbchunks *x = ctx;
+  qy_dbcol *c;
+  /* the columns were built before the evaluation started (api.c) */
+  if (qy_dbidx_column(x->db, col, id, &c) < 0) return NULL;
+  return &c->col;
+}
+
+static int c_values(void *ctx, int col, uint32_t id,
+                    int (*each)(void *arg, uint32_t vid, const char *s, size_t n), void *arg) {
+  const qy_dbchunks *x = ctx;
+  if (col != QY_COL_ATTR || id >= x->db->nav) return POND_OK;
+  const db_dict *d = &x->db->av[id].dict;
+  for (uint32_t v = 0; v < d->n; v++) {
+    int rc = each(arg, v, d->v[v].s, d->v[v].len);
+    if (rc) return rc;
+  }
+  return POND_OK;
+}
+
+static int c_value(void *ctx, int col, uint32_t id, uint32_t vid, uint64_t key, uint64_t *words) {
+  const qy_dbchunks *x = ctx;
+  qy_dbcol *c;
+  POND_TRY(qy_dbidx_column(x->db, col, id, &c));
+  if (vid >= c->nbyval) memset(words, 0, QY_CHUNK_WORDS * 8);
+  else bm_chunk_words(&c->byval[vid], key, words);
+  return POND_OK;
+}
+
+static int c_valued(void *ctx, int col, uint32_t id, uint64_t key, uint64_t *words) {
+  const qy_dbchunks *x = ctx;
+  qy_dbcol *c;
+  POND_TRY(qy_dbidx_column(x->db, col, id, &c));
+  qy_ichunk_notnull(qy_icol_chunk(&c->col, key), words);
+  return POND_OK;
+}
+
+static uint64_t c_value_count(void *ctx, int col, uint32_t id, uint32_t vid) {
+  const qy_dbchunks *x = ctx;
+  qy_dbcol *c;
+  if (qy_dbidx_column(x->db, col, id, &c) < 0 || vid >= c->nbyval) return 0;
+  return bm_card(&c->byval[vid]);
+}
+
+void qy_db_chunks(qy_dbchunks *ctx, qy_chunks *src) {
+  pond_db *db = ctx->db;
+  memset(src, 0, sizeof *src);
+  src->ctx = ctx;
+  src->keys = db->all.keys;
+  src->nkeys = db->all.n;
+  src->population = bm_card(&db->all);
+  src->customers = c_customers;
+  src->tag = c_tag;
+  src->group = c_group;
+  src->tag_count = c_tag_count;
+  src->group_count = c_group_count;
+  src->icol = c_icol;
+  src->values = c_values;
+  src->value = c_value;
+  src->valued = c_valued;
+  src->value_count = c_value_count;
+}
+
+void qy_db_chunks_free(qy_dbchunks *ctx) {
+  pc_mem *m = &ctx->db->mem;
+  for (uint32_t i = 0; i < ctx->ngroups; i++) bm_free(m, &ctx->gunion[i]);
+  pc_free(m, ctx->gids, (size_t)ctx->cgroups * sizeof *ctx->gids);
+  pc_free(m, ctx->gunion, (size_t)ctx->cgroups * sizeof *ctx->gunion);
+  ctx->gids = NULL;
+  ctx->gunion = NULL;
+  ctx->ngroups = ctx->cgroups = 0;
+}

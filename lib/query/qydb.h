@@ -1,0 +1,78 @@
+/*
+ * qydb.h — what the db calls in the query part, and what the query part's
+ * glue (api.c, dbsrc.c, dbidx.c) shares. Included by lib/db (hooks) and
+ * lib/query only.
+ *
+ * Set evaluation keeps derived indexes of attribute values (int columns as
+ * qy_icol, string columns as a qy_icol of value ids plus one bitmap per
+ * value, and added_at / last_seen), built the first time a query reads a
+ * column and brought up to date lazily, at the start of each evaluation,
+ * from the customer records. The db only says which customers may have
+ * changed: qy_db_touch(db, cid) wherever a record changes or is restored
+ * (txn.c calls it from db_touch_cust and when a rollback restores a
+ * customer image). It never fails: without memory for the pending set it
+ * marks every index for a rebuild.
+ */
+#ifndef POND_QUERY_QYDB_H
+#define POND_QUERY_QYDB_H
+
+#include <stdint.h>
+
+#include "bitmap/bm.h"
+#include "core/err.h"
+#include "core/map.h"
+#include "query/icol.h"
+#include "query/qy.h"
+
+struct pond_db;
+
+/* Customer cid's record may change (or was restored). */
+void qy_db_touch(struct pond_db *db, uint64_t cid);
+/* Frees the derived indexes (pond_close). */
+void qy_db_close(struct pond_db *db);
+
+/* ------------------------------------------------------ query part only */
+
+/* One derived column. */
+typedef struct qy_dbcol {
+  uint8_t built;
+  uint8_t type;  /* QY_T_*; QY_T_STRING: col holds value ids */
+  qy_icol col;   /* the indexed value of each customer (NULL: none) */
+  bm *byval;     /* strings: byval[vid] = customers whose value is vid */
+  uint32_t nbyval;
+} qy_dbcol;
+
+typedef struct qy_dbidx {
+  pc_map64 pending; /* customers to re-read (keys; values unused) */
+  int stale;        /* pending is incomplete: rebuild every built column */
+  qy_dbcol *attr;   /* by attribute id */
+  uint32_t nattr;
+  qy_dbcol added, seen; /* added_at, last_seen */
+} qy_dbidx;
+
+/* The column for (col, id) — QY_COL_ATTR with an attribute id,
+ * QY_COL_ADDED_AT or QY_COL_LAST_SEEN — built and up to date. POND_ENOMEM
+ * leaves the indexes consistent (a column that failed to update is dropped
+ * and rebuilt next time). */
+int qy_dbidx_column(struct pond_db *db, int col, uint32_t id, qy_dbcol **out);
+
+/* The schema (qy_schema), one customer (qy_row) and the population
+ * (qy_chunks) over a db; see dbsrc.c. */
+void qy_db_schema(struct pond_db *db, qy_schema *s);
+
+typedef struct qy_dbrow {
+  struct pond_db *db;
+  const void *rec; /* cu_rec */
+} qy_dbrow;
+void qy_db_row(qy_dbrow *ctx, uint64_t cid, qy_row *row);
+
+typedef struct qy_dbchunks {
+  struct pond_db *db;
+  uint32_t *gids; /* groups whose union was computed for this evaluation */
+  bm *gunion;
+  uint32_t ngroups, cgroups;
+} qy_dbchunks;
+void qy_db_chunks(qy_dbchunks *ctx, qy_chunks *src);
+void qy_db_chunks_free(qy_dbchunks *ctx);
+
+#endif
