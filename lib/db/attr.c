@@ -113,6 +113,7 @@ void db_attr_drop_apply(pond_db *db, uint32_t attr) {
   while (bm_iter_next(&it, &cid)) {
     cu_rec *r = db_cust(db, cid);
     if (cu_find(r, CU_ATTR | attr, &pos)) cu_erase_at(r, pos);
+    db_cust_changed(db, cid);
   }
   bm_free(&db->mem, &db->av[attr].has);
 }
@@ -141,6 +142,7 @@ static int set_value(pond_db *db, uint64_t cid, uint32_t attr, int64_t v) {
     if (cu_vals(r)[pos] == v) return POND_OK;
     POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
     cu_vals(r)[pos] = v;
+    db_cust_changed(db, cid);
     return POND_OK;
   }
   POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
@@ -149,6 +151,7 @@ static int set_value(pond_db *db, uint64_t cid, uint32_t attr, int64_t v) {
   int rc = bm_add(&db->mem, &db->av[attr].has, cid);
   if (rc < 0) return rc;
   cu_insert_at(r, pos, key, v);
+  db_cust_changed(db, cid);
   return POND_OK;
 }
 
@@ -198,6 +201,7 @@ static int clear(pond_db *db, uint64_t cid, const char *name) {
   int rc = bm_remove(&db->mem, &db->av[id].has, cid);
   if (rc < 0) return rc;
   cu_erase_at(r, pos);
+  db_cust_changed(db, cid);
   return POND_OK;
 }
 

@@ -21,6 +21,11 @@ int db_no_cust(pond_db *db, uint64_t cid) {
   return pc_errf(&db->err, POND_NOTFOUND, "customer %" PRIu64 " does not exist", cid);
 }
 
+void db_cust_changed(pond_db *db, uint64_t cid) {
+  (void)db;
+  (void)cid;
+}
+
 int db_cust_reserve(pond_db *db, uint64_t cid, uint32_t extra, cu_rec **out) {
   uint64_t *ref = db_cust_ref(db, cid);
   cu_rec *r = (cu_rec *)(uintptr_t)*ref;
@@ -45,6 +50,7 @@ int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out) {
     return rc;
   }
   pc_map64_put(&db->mem, &db->cus, cid, (uint64_t)(uintptr_t)r);
+  db_cust_changed(db, cid);
   *out = r;
   return POND_OK;
 }
@@ -83,6 +89,7 @@ static int cust_delete(pond_db *db, uint64_t cid) {
   while (r->n && !(cu_keys(r)[0] & CU_ATTR)) tg_unlink(db, cid, r, cu_keys(r)[0]);
   pc_map64_del(&db->cus, cid);
   cu_free(m, r);
+  db_cust_changed(db, cid);
   return POND_OK;
 }
 

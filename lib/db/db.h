@@ -119,6 +119,8 @@ typedef struct db_errslot {
   pc_err e;
 } db_errslot;
 
+struct qy_dbidx; /* the query part's derived indexes (lib/query) */
+
 struct pond_db {
   pc_mem mem;
   pthread_mutex_t mu;
@@ -135,6 +137,8 @@ struct pond_db {
   db_attrv *av;
   uint32_t nav, cav;
   db_txn tx;
+  uint64_t defs_gen;      /* bumped whenever db->defs is replaced (define, rollback) */
+  struct qy_dbidx *qidx;  /* NULL until the query part builds its indexes */
 };
 
 /* db.c: entering and leaving a public call. */
@@ -154,6 +158,11 @@ int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out);
 /* Makes room in the customer map for one new key (keeping a rollback's
  * reinsertion room). */
 int db_cus_room(pond_db *db);
+/* The one place told that a customer's column values (attributes,
+ * added_at, last_seen, existence) may have changed: derived indexes (the
+ * query part's) hook here. Never fails. Tag changes are not reported: tag
+ * bitmaps are the index. */
+void db_cust_changed(pond_db *db, uint64_t cid);
 /* Grows cid's record for `extra` entries (it must exist). */
 int db_cust_reserve(pond_db *db, uint64_t cid, uint32_t extra, cu_rec **out);
 

@@ -250,6 +250,7 @@ static void restore(pond_db *db, db_undo *u) {
         pc_map64_del(&db->cus, u->cid);
       }
       cu_free(m, cur);
+      db_cust_changed(db, u->cid);
       if (u->lv & DB_TX_TXN) pc_map64_del(&tx->seen_txn, u->cid);
       if (u->lv & DB_TX_CALL) pc_map64_del(&tx->seen_call, u->cid);
       return;
@@ -283,6 +284,7 @@ static void restore(pond_db *db, db_undo *u) {
     case DB_U_DEFS:
       df_free(m, db->defs);
       db->defs = u->u.defs;
+      db->defs_gen++;
       break;
     case DB_U_AVN:
       while (db->nav > u->u.n) db_attrv_free(m, &db->av[--db->nav]);

@@ -189,6 +189,7 @@ static void phase_b(dfa *a) {
   }
   df_defs *old = db->defs;
   db->defs = a->nd;
+  db->defs_gen++;
   a->nd = NULL;
   if (!db_defs_held(db, old)) df_free(a->m, old);
   db_av_extend(db, db->defs->nattrs);

@@ -151,6 +151,7 @@ static int add_many(pond_db *db, uint32_t tag, const uint64_t *cids, size_t n, i
         r = (cu_rec *)((uintptr_t)r & ~(uintptr_t)1);
         c.recs[i] = NULL;
         pc_map64_put(&db->mem, &db->cus, c.ids[i], (uint64_t)(uintptr_t)r); /* reserved */
+        db_cust_changed(db, c.ids[i]);
       }
       uint32_t sib;
       if (excl && (sib = tg_sibling(db, r, gid, tag))) tg_unlink(db, c.ids[i], r, sib);
