@@ -19,7 +19,11 @@
  *
  * Threading
  *  - A pond_db may be called from several threads: calls on one handle are
- *    serialized by a mutex inside the handle.
+ *    serialized by a mutex inside the handle (each call holds it for its
+ *    whole duration; a transaction does not hold it between calls, so calls
+ *    of other threads made between pond_begin and pond_commit join the
+ *    transaction). pond_errmsg and pond_error_offset report the calling
+ *    thread's last error (see pond_errmsg).
  *  - A pond_set is immutable. Sets (and the tag snapshots they share memory
  *    with, copy-on-write) may be read from any thread concurrently with each
  *    other and with calls on the db. pond_set_free may be called from any
@@ -151,8 +155,12 @@ typedef struct pond_options {
  * database. With storage, everything is loaded through storage->scan; on
  * success pond owns the storage ctx and calls storage->close at pond_close.
  * On failure *out is untouched and storage->close has not been called.
- * Errors: POND_EINVAL (bad options version), POND_ENOMEM, POND_ESTORAGE,
- * POND_ECORRUPT.
+ * opt->version must be POND_OPTIONS_V1; opt->flags may hold POND_AUTOCREATE;
+ * zero fields of opt->limits take the defaults shown there. The handle itself
+ * is allocated through opt->alloc and counts against memory_limit.
+ * Errors: POND_EINVAL (bad options version, unknown flags, out NULL; this
+ * version also refuses storage callbacks), POND_ENOMEM, POND_ESTORAGE,
+ * POND_ECORRUPT. The reason is in pond_errmsg(NULL).
  */
 POND_API int pond_open(const pond_options *opt, pond_db **out);
 
@@ -170,16 +178,24 @@ POND_API int pond_open_path(const char *path, unsigned flags, pond_db **out);
 POND_API void pond_close(pond_db *db);
 
 /*
- * The message of the last error on db ("" when none). Valid until the next
- * call on db from the same thread. pond_errmsg(NULL) describes a failure of
- * pond_open that returned no handle.
+ * The message of the last failed call made on db by the calling thread (""
+ * when none; successful calls leave it alone). Valid until the next call on
+ * db from the same thread. Each handle keeps the messages of the 8 threads
+ * that failed most recently: a thread's message is lost (reads "") only
+ * after 8 other threads have failed on the same handle since. Expected
+ * failures name what failed ("customer 42 does not exist",
+ * "define:$.tag_groups[1].ttl: invalid duration '3x' …"). pond_errmsg(NULL)
+ * returns the reason of the last pond_open/pond_open_path that failed on
+ * the calling thread.
  */
 POND_API const char *pond_errmsg(const pond_db *db);
 
 /* A static description of a status code. */
 POND_API const char *pond_strerror(int rc);
 
-/* The byte offset of the last parse error on db, or -1. */
+/* The byte offset in the input of the calling thread's last error on db
+ * (pond_define: the offending JSON value, or the syntax error; queries: the
+ * token), or -1 when that error has no position. */
 POND_API long pond_error_offset(const pond_db *db);
 
 /* "MAJOR.MINOR.PATCH" of the library actually linked. */
@@ -191,12 +207,21 @@ POND_API size_t pond_memory_used(const pond_db *db);
 /* ------------------------------------------------------------- definitions */
 
 /*
- * Applies a definition document (see DEFINITIONS.md): attributes, tag groups…
- * An upsert of names; "drop": [...] removes. Validated completely before
- * anything changes: on error nothing changed, the code is POND_EPARSE (bad
- * JSON, with line:column), POND_EINVAL (a well-formed document that is
- * invalid), POND_ELIMIT or POND_ENOMEM, and pond_errmsg names the JSON path:
- * "define:$.tag_groups[1].ttl: invalid duration 'x'".
+ * Applies a definition document (see DEFINITIONS.md; len may be POND_NTS).
+ * This version reads "attributes", "tag_groups" and "drop" (lib/define/
+ * README.md); the other sections of DEFINITIONS.md are refused as not yet
+ * supported. An upsert of names: a listed name's definition is replaced,
+ * new names are added, absent names stay. "drop": [{"attribute": "a"},
+ * {"tag_group": "g"}, {"tag": "g/t"}] removes names and their data and is
+ * applied first. Validated completely before anything changes: on error
+ * nothing changed, the code is POND_EPARSE (bad JSON: "define:LINE:COL: …"),
+ * POND_EINVAL (a well-formed document that is invalid), POND_ECONFLICT (it
+ * contradicts the data: an attribute's type changing while customers have
+ * values, a group becoming exclusive while a customer holds two of its
+ * tags), POND_ELIMIT (limits.define_max_len / define_max_depth, more than
+ * 4096 attributes) or POND_ENOMEM, and pond_errmsg names the JSON path:
+ * "define:$.tag_groups[1].ttl: invalid duration '3x' …", with
+ * pond_error_offset at the offending value.
  */
 POND_API int pond_define(pond_db *db, const char *json, size_t len);
 
@@ -208,8 +233,10 @@ POND_API int pond_define(pond_db *db, const char *json, size_t len);
  * transaction changes nothing and leaves the transaction open. pond_commit
  * writes every changed record in one storage commit; if that fails the
  * transaction is rolled back and POND_ESTORAGE is returned. pond_rollback
- * restores exactly the state before pond_begin. Both return POND_EMISUSE
- * without an open transaction.
+ * restores exactly the state before pond_begin (bitmaps, names, ids given
+ * out, definitions) and cannot fail. Both return POND_EMISUSE without an
+ * open transaction. pond_close rolls an open transaction back. Sets taken
+ * during a transaction stay valid after its rollback.
  */
 POND_API int pond_begin(pond_db *db);
 POND_API int pond_commit(pond_db *db);
@@ -218,7 +245,13 @@ POND_API int pond_rollback(pond_db *db);
 /* --------------------------------------------------------------- customers */
 
 /*
- * Creates customer cid (added_at = ts) or, if it exists, does nothing.
+ * Creates customer cid (added_at = ts) or, if it exists, does nothing. Any
+ * uint64_t is a valid id.
+ *
+ * POND_AUTOCREATE: pond_tag_add and pond_tag_add_many naming an unknown
+ * customer create it first (added_at = the call's ts), in the same call.
+ * Calls without a timestamp (attributes) and removals do not create: they
+ * return POND_NOTFOUND.
  */
 POND_API int pond_customer_upsert(pond_db *db, uint64_t cid, int64_t ts);
 
@@ -243,14 +276,17 @@ POND_API int pond_tag_id(pond_db *db, const char *name, uint32_t *id);
 
 /*
  * The name of tag as "group/name"; valid until the tag is renamed or deleted
- * or the next pond_define, whichever comes first.
+ * or the next pond_define or pond_rollback, whichever comes first.
+ * POND_NOTFOUND for an id that is not a live tag (ids start at 1).
  */
 POND_API int pond_tag_name(pond_db *db, uint32_t tag, const char **name);
 
 /*
  * Adds tag to cid at time ts. Adding a tag of an exclusive group removes the
  * customer's other tag of that group. Re-adding a tag the customer has
- * refreshes its time (ttl clock) and raises nothing.
+ * refreshes its time (ttl clock) and raises nothing. pond_tag_remove of a
+ * tag the customer lacks does nothing. Errors: POND_NOTFOUND (no such tag
+ * or customer).
  */
 POND_API int pond_tag_add(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts);
 POND_API int pond_tag_remove(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts);
@@ -273,7 +309,8 @@ POND_API int pond_tag_add_many(pond_db *db, uint32_t tag, const uint64_t *cids,
 POND_API int pond_customer_tags(pond_db *db, uint64_t cid, uint32_t *out,
                                 size_t cap, size_t *n);
 
-/* A snapshot of tag's members; free with pond_set_free. */
+/* A snapshot of tag's members (later changes do not affect it; O(64K-id
+ * chunks) to take, memory shared copy-on-write); free with pond_set_free. */
 POND_API int pond_tag_members(pond_db *db, uint32_t tag, pond_set **out);
 
 /* The number of tag's members. */
@@ -301,7 +338,9 @@ POND_API int pond_tag_delete(pond_db *db, uint32_t tag);
  * Sets attribute attr of cid. set_int serves int, time and bool attributes
  * (bool: 0 or 1, else POND_EINVAL); set_str serves string attributes (valid
  * UTF-8). A type mismatch is POND_EINVAL; an undeclared attr POND_NOTFOUND.
- * pond_attr_clear makes the attribute NULL.
+ * pond_attr_clear makes the attribute NULL (nothing to do when it is).
+ * String values are at most 4096 bytes; "added_at" and "last_seen" are
+ * read-only (POND_EINVAL). The customer must exist (POND_NOTFOUND).
  */
 POND_API int pond_attr_set_int(pond_db *db, uint64_t cid, const char *attr, int64_t v);
 POND_API int pond_attr_set_str(pond_db *db, uint64_t cid, const char *attr, const char *v);
