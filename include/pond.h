@@ -137,6 +137,9 @@ typedef struct pond_limits {
  *         n > 0 is an allocation failure (the call fails with POND_ENOMEM and
  *         changes nothing). NULL: libc realloc/free.
  *  memory_limit: bytes; 0 = none. Allocations beyond it fail with POND_ENOMEM.
+ *  alloc is called with the db's mutex held, except by pond_set_free, which
+ *  may run on any thread: an allocator shared by threads must be
+ *  thread-safe.
  */
 typedef struct pond_options {
   unsigned version; /* POND_OPTIONS_V1 */

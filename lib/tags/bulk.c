@@ -66,11 +66,12 @@ static int add_many_prepare(pond_db *db, uint32_t tag, add_many_ctx *c, int64_t 
     uint64_t cid = c->ids[i];
     cu_rec *r = db_cust(db, cid);
     uint32_t pos;
-    if (db->tx.open) POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
     if (!r) {
+      if (!(db->flags & POND_AUTOCREATE)) return POND_NOTFOUND; /* named by the caller */
       c->nnew++;
-      continue;
     }
+    if (db->tx.open) POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
+    if (!r) continue;
     if (!cu_find(r, tag, &pos) && r->n == r->cap) POND_TRY(db_cust_reserve(db, cid, 1, &r));
     c->recs[i] = r;
   }
@@ -130,13 +131,16 @@ static int add_many(pond_db *db, uint32_t tag, const uint64_t *cids, size_t n, i
   POND_TRY(tg_need(db, tag, &t));
   if (n == 0) return POND_OK;
   if (!cids) return pc_errf(&db->err, POND_EINVAL, "tag_add_many: cids is NULL");
-  if (!(db->flags & POND_AUTOCREATE))
-    for (size_t i = 0; i < n; i++)
-      if (!db_cust(db, cids[i])) return db_no_cust(db, cids[i]);
   add_many_ctx c;
   memset(&c, 0, sizeof c);
   int rc = sorted_ids(&db->mem, cids, n, &c.ids, &c.n, &c.owned);
   if (rc >= 0) rc = add_many_prepare(db, tag, &c, ts);
+  if (rc == POND_NOTFOUND) /* the first missing customer in the caller's order */
+    for (size_t i = 0; i < n; i++)
+      if (!db_cust(db, cids[i])) {
+        rc = db_no_cust(db, cids[i]);
+        break;
+      }
   if (rc >= 0) {
     db_call_begin(db);
     rc = db_call_end(db, add_many_bitmaps(db, tag, &c));
