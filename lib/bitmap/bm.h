@@ -79,12 +79,20 @@ size_t bm_page(const bm *b, uint64_t from, uint64_t *out, size_t cap);
 /* Iteration: bm_iter_init(&it, b, from); while (bm_iter_next(&it, &x)) … */
 typedef struct bm_iter {
   const bm *b;
-  uint32_t ci;     /* container index */
-  uint32_t pos;    /* position inside the container (kind-specific) */
-  uint64_t from;
+  uint32_t ci;       /* container index */
+  uint32_t pos, sub; /* position inside the container (kind-specific) */
 } bm_iter;
 void bm_iter_init(bm_iter *it, const bm *b, uint64_t from);
 int bm_iter_next(bm_iter *it, uint64_t *x);
+
+/* Chunk access for chunk-by-chunk evaluation (the query part): a chunk is
+ * the 65536 ids sharing id >> 16 (its key); words are 1024 uint64, bit
+ * s % 64 of word s / 64 standing for id (key << 16) | s.
+ * bm_chunk_words: words := the chunk (all zeros when absent).
+ * bm_append_words: adds the chunk's set bits, as the smallest container
+ * kind; fastest when key is above every key of b (appending). */
+void bm_chunk_words(const bm *b, uint64_t key, uint64_t *words);
+int bm_append_words(pc_mem *m, bm *b, uint64_t key, const uint64_t *words);
 
 /* Bytes of memory held (shared containers counted in full). */
 size_t bm_memory(const bm *b);
