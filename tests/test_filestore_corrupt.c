@@ -71,7 +71,7 @@ static int make_sample(sample *sm, unsigned flags, int clean_close) {
   size_t n;
   const uint8_t *p = st_memenv_get(me, LOG1, &n);
   if (!p) return -1;
-  if (n > sm->end[NB]) sm->end[++sm->nb] = n; /* the seal of a NOSYNC close */
+  if (clean_close && n > sm->end[NB]) sm->end[++sm->nb] = n; /* a NOSYNC close's seal */
   sm->bytes = fsu_dup(p, n);
   sm->len = n;
   st_memenv_free(me);
@@ -182,7 +182,10 @@ static void damage_in_an_unsealed_nosync_log_truncates_there(void) {
   REQ(sm.nb == NB);
   outcome o = {0};
   long wrong = 0;
-  for (size_t b = ST_HDR_SIZE; b < sm.len; b++) {
+  /* Every byte of the batches; past them the file holds the zeros that
+   * commit preallocates, where damage is a garbage tail (sampled). */
+  size_t data_end = sm.end[sm.nb];
+  for (size_t b = ST_HDR_SIZE; b < sm.len; b += b < data_end ? 1 : 4093) {
     sm.bytes[b] ^= 0x01;
     open_bytes(LOG1, sm.bytes, sm.len, &o, NULL, NULL, 0);
     sm.bytes[b] ^= 0x01;

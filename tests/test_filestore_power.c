@@ -57,7 +57,7 @@ typedef struct run {
 } run;
 
 static int is_mutation(st_memop op) {
-  return op == ST_MEM_CREATE || op == ST_MEM_WRITE || op == ST_MEM_SYNC ||
+  return op == ST_MEM_CREATE || op == ST_MEM_WRITE || op == ST_MEM_SYNC || op == ST_MEM_PREALLOC ||
          op == ST_MEM_TRUNCATE || op == ST_MEM_RENAME || op == ST_MEM_UNLINK ||
          op == ST_MEM_SYNC_DIR;
 }

@@ -41,6 +41,12 @@ typedef struct st_env {
   /* Makes the file's data and size durable (fdatasync). */
   int (*sync)(void *ctx, int fd, pc_err *e);
   int (*truncate)(void *ctx, int fd, uint64_t size, pc_err *e);
+  /* Makes the file at least size bytes long, the new bytes reading as
+   * zeros, with disk blocks reserved where the file system can do that
+   * without writing them (posix_fallocate). A hint: the store appends
+   * within the reserved range so that fdatasync has no file size to
+   * update; it carries on without it if this fails. */
+  int (*prealloc)(void *ctx, int fd, uint64_t size, pc_err *e);
   int (*size)(void *ctx, int fd, uint64_t *size, pc_err *e);
   /* Atomically replaces to with from (POSIX rename). */
   int (*rename)(void *ctx, const char *from, const char *to, pc_err *e);

@@ -310,6 +310,18 @@ static int m_truncate(void *ctx, int fd, uint64_t size, pc_err *e) {
   return POND_OK;
 }
 
+static int m_prealloc(void *ctx, int fd, uint64_t size, pc_err *e) {
+  st_memenv *me = ctx;
+  mfd *d = get_fd(me, fd);
+  if (!d || !d->f) return pc_errf(e, POND_ESTORAGE, "memenv: bad descriptor");
+  int rc = hook(me, ST_MEM_PREALLOC, d->name, e);
+  if (rc || size <= d->f->cur.n) return rc;
+  /* Like a truncation that extends: zeros, lost in a crash unless synced. */
+  if (op_add(me->m, d->f, 1, size, NULL, 0) || buf_resize(me->m, &d->f->cur, (size_t)size))
+    return nomem(e);
+  return POND_OK;
+}
+
 static int m_size(void *ctx, int fd, uint64_t *size, pc_err *e) {
   st_memenv *me = ctx;
   mfd *d = get_fd(me, fd);
@@ -386,9 +398,10 @@ st_memenv *st_memenv_new(pc_mem *m) {
   st_memenv *me = pc_calloc(m, sizeof *me);
   if (!me) return NULL;
   me->m = m;
-  me->env = (st_env){me,         m_open,    m_close, m_read,   m_write,
-                     m_sync,     m_truncate, m_size, m_rename, m_unlink,
-                     m_mkdir,    m_sync_dir, m_list, m_lock,   m_close};
+  me->env = (st_env){me,        m_open,     m_close,  m_read,   m_write,
+                     m_sync,    m_truncate, m_prealloc, m_size, m_rename,
+                     m_unlink,  m_mkdir,    m_sync_dir, m_list, m_lock,
+                     m_close};
   return me;
 }
 

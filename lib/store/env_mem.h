@@ -25,6 +25,7 @@ typedef enum st_memop {
   ST_MEM_WRITE,
   ST_MEM_SYNC,
   ST_MEM_TRUNCATE,
+  ST_MEM_PREALLOC,
   ST_MEM_RENAME, /* path: the source */
   ST_MEM_UNLINK,
   ST_MEM_MKDIR,

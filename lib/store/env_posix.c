@@ -101,6 +101,12 @@ static int px_truncate(void *ctx, int fd, uint64_t size, pc_err *e) {
   return r == 0 ? POND_OK : io_err(e, "truncate", NULL, errno);
 }
 
+static int px_prealloc(void *ctx, int fd, uint64_t size, pc_err *e) {
+  (void)ctx;
+  int r = posix_fallocate(fd, 0, (off_t)size); /* returns the error, not -1 */
+  return r == 0 ? POND_OK : io_err(e, "fallocate", NULL, r);
+}
+
 static int px_size(void *ctx, int fd, uint64_t *size, pc_err *e) {
   (void)ctx;
   struct stat st;
@@ -189,9 +195,9 @@ static void px_unlock(void *ctx, int fd) {
 }
 
 static const st_env posix_env = {
-  NULL,         px_open,   px_close,  px_read,   px_write,
-  px_sync,      px_truncate, px_size, px_rename, px_unlink,
-  px_mkdir,     px_sync_dir, px_list, px_lock,   px_unlock,
+  NULL,        px_open,     px_close,    px_read,  px_write,  px_sync,
+  px_truncate, px_prealloc, px_size,     px_rename, px_unlink, px_mkdir,
+  px_sync_dir, px_list,     px_lock,     px_unlock,
 };
 
 const st_env *st_env_posix(void) { return &posix_env; }

@@ -52,7 +52,10 @@ typedef struct st_file_stats {
   uint64_t next_seq;        /* sequence number the next batch gets */
   uint64_t compactions;     /* completed by this handle */
   uint64_t compact_failures;/* automatic compactions that failed */
-  uint64_t tail_dropped;    /* bytes of torn tail truncated at open */
+  uint64_t tail_dropped;    /* bytes after the last intact batch, truncated
+                               at open (preallocated zeros included) */
+  uint64_t tail_torn;       /* 1 if those bytes were not all zeros: a torn
+                               write or unsynced batches were dropped */
   uint64_t index_bytes;     /* memory held by the in-memory index */
 } st_file_stats;
 

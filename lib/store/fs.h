@@ -24,6 +24,7 @@ typedef struct st_fs {
   uint64_t gen;    /* the current generation */
   uint64_t end;    /* offset of the next batch = bytes of valid log */
   uint64_t synced; /* bytes known durable; end == synced after a sync */
+  uint64_t alloc_end; /* file size: end plus zeros reserved by prealloc */
   uint64_t seq;    /* sequence number of the next batch */
   st_index ix;
   uint8_t *wbuf;   /* encoding buffer for batches */

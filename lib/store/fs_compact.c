@@ -130,7 +130,7 @@ int st_fs_compact(st_fs *fs, pc_err *e) {
   fs->gen++;
   for (size_t i = 0; i < n; i++) ix->ord[i].rec->off = c.newoff[i];
   pc_free(fs->m, c.newoff, n * sizeof *c.newoff);
-  fs->end = fs->synced = c.out;
+  fs->end = fs->synced = fs->alloc_end = c.out;
   fs->seq = c.seq;
   fs->st.compactions++;
   pc_err ignored;

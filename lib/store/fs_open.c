@@ -115,7 +115,7 @@ static int create_first(st_fs *fs, pc_err *e) {
   }
   fs->fd = fd;
   fs->gen = 1;
-  fs->end = fs->synced = ST_HDR_SIZE;
+  fs->end = fs->synced = fs->alloc_end = ST_HDR_SIZE;
   fs->seq = 1;
   return POND_OK;
 }

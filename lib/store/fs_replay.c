@@ -94,21 +94,43 @@ static const char *why_text(int why) {
   }
 }
 
+static int all_zero(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i]) return 0;
+  return 1;
+}
+
 /* The batch at bad (expected sequence expect) failed for reason why. Scan
- * the rest of the file for an anchored intact batch (see top comment). */
+ * the rest of the file for an anchored intact batch (see top comment).
+ * Candidates start with the magic's first byte, found with memchr. */
 static int torn_or_corrupt(st_fs *fs, rd *r, uint64_t bad, uint64_t expect, int why,
                            pc_err *e) {
-  for (uint64_t off = bad + 1; r->size - off >= ST_FRAME_SIZE; off++) {
+  static const uint8_t magic0 = (uint8_t)ST_FRAME_MAGIC;
+  uint64_t off = bad + 1;
+  while (r->size - off >= ST_FRAME_SIZE) {
+    size_t n = r->size - off > RD_CHUNK ? RD_CHUNK : (size_t)(r->size - off);
     const uint8_t *p;
-    int rc = rd_get(r, off, 4, &p, e);
+    int rc = rd_get(r, off, n, &p, e);
     if (rc) return rc;
-    if (st_get32(p) != ST_FRAME_MAGIC) continue;
+    const uint8_t *hit = memchr(p, magic0, n - (ST_FRAME_SIZE - 1));
+    if (!hit) {
+      off += n - (ST_FRAME_SIZE - 1);
+      continue;
+    }
+    off += (uint64_t)(hit - p);
+    if (st_get32(hit) != ST_FRAME_MAGIC) {
+      off++;
+      continue;
+    }
     st_frame f;
     const uint8_t *body;
     int w;
     rc = check_batch(r, off, expect, &f, &body, &w, e);
     if (rc) return rc;
-    if (w != BATCH_OK && w != BATCH_GAP) continue;
+    if (w != BATCH_OK && w != BATCH_GAP) {
+      off++;
+      continue;
+    }
     if (f.flags & ST_BF_ANCHORED)
       return pc_errf(e, POND_ECORRUPT,
                      "file store: %s: batch at offset %llu (sequence %llu) is damaged "
@@ -116,7 +138,7 @@ static int torn_or_corrupt(st_fs *fs, rd *r, uint64_t bad, uint64_t expect, int 
                      st_fs_path(fs, fs->pb, fs->gen, 0), (unsigned long long)bad,
                      (unsigned long long)expect, why_text(why),
                      (unsigned long long)off, (unsigned long long)f.seq);
-    off += ST_FRAME_SIZE + (uint64_t)f.len - 1; /* skip the intact batch whole */
+    off += ST_FRAME_SIZE + (uint64_t)f.len; /* skip the intact batch whole */
   }
   return POND_OK;
 }
@@ -189,6 +211,14 @@ int st_fs_replay(st_fs *fs, pc_err *e) {
       if (rc) return rc;
       /* A torn tail: drop it (synced below) before anything is appended. */
       fs->st.tail_dropped = r.size - off;
+      /* Zeros alone are space reserved by prealloc, not a torn write. */
+      for (uint64_t z = off; z < r.size && !fs->st.tail_torn; z += RD_CHUNK) {
+        size_t n = r.size - z > RD_CHUNK ? RD_CHUNK : (size_t)(r.size - z);
+        const uint8_t *t;
+        rc = rd_get(&r, z, n, &t, e);
+        if (rc) return rc;
+        if (!all_zero(t, n)) fs->st.tail_torn = 1;
+      }
       rc = env->truncate(env->ctx, fs->fd, off, e);
       if (rc) return rc;
       break;
@@ -209,7 +239,7 @@ int st_fs_replay(st_fs *fs, pc_err *e) {
     fs->rbuf = NULL;
     fs->rcap = 0;
   }
-  fs->end = fs->synced = off;
+  fs->end = fs->synced = fs->alloc_end = off;
   fs->seq = seq;
   return POND_OK;
 }

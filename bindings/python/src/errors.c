@@ -54,8 +54,9 @@ static PyObject **slot(pondpy_state *st, size_t offset) {
 }
 
 static int add_class(PyObject *m, PyObject *cls) {
-  const char *dot = strrchr(((PyTypeObject *)cls)->tp_name, '.');
-  return PyModule_AddObjectRef(m, dot + 1, cls);
+  /* A heap type's tp_name is its short name; be safe if it is dotted. */
+  const char *name = ((PyTypeObject *)cls)->tp_name, *dot = strrchr(name, '.');
+  return PyModule_AddObjectRef(m, dot ? dot + 1 : name, cls);
 }
 
 int pondpy_errors_init(PyObject *m, pondpy_state *st) {
