@@ -46,29 +46,59 @@ int pondpy_cid_probe(PyObject *o, uint64_t *out) {
   return -1;
 }
 
-/* Seconds since the epoch of an aware datetime, floored, exactly. */
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/*
+ * Seconds since the epoch of an aware datetime, floored, exactly: the
+ * fields minus tzinfo.utcoffset(o). Computed here rather than as
+ * o - epoch: the datetime module looks utcoffset up by a fresh C-string
+ * name on every aware subtraction, and CPython's type attribute cache
+ * keeps each such name alive (a slow growth test_leaks sees); UTC, the
+ * common case, needs no call at all.
+ */
 static int datetime_ts(pondpy_state *st, PyObject *o, int64_t *out) {
-  PyObject *off = PyObject_CallMethod(o, "utcoffset", NULL);
-  if (!off) return -1;
-  int naive = off == Py_None;
-  Py_DECREF(off);
-  if (naive) {
+  PyObject *tz = PyDateTime_DATE_GET_TZINFO(o); /* borrowed */
+  int64_t off_s = 0, off_us = 0;
+  int aware = tz != Py_None;
+  if (aware && tz != PyDateTime_TimeZone_UTC) {
+    PyObject *off = PyObject_CallMethodOneArg(tz, st->str_utcoffset, o);
+    if (!off) return -1;
+    if (off == Py_None) {
+      aware = 0;
+    } else if (!PyDelta_Check(off)) {
+      Py_DECREF(off);
+      PyErr_Format(PyExc_TypeError, "tzinfo.utcoffset() must return None or a timedelta, not %.100s",
+                   Py_TYPE(off)->tp_name);
+      return -1;
+    } else {
+      off_s = (int64_t)PyDateTime_DELTA_GET_DAYS(off) * 86400 + PyDateTime_DELTA_GET_SECONDS(off);
+      off_us = PyDateTime_DELTA_GET_MICROSECONDS(off);
+    }
+    Py_XDECREF(off);
+  }
+  if (!aware) {
     PyErr_SetString(PyExc_ValueError,
                     "naive datetime: pond needs an aware datetime "
                     "(e.g. tzinfo=datetime.timezone.utc)");
     return -1;
   }
-  PyObject *delta = PyNumber_Subtract(o, st->epoch);
-  if (!delta) return -1;
-  if (!PyDelta_Check(delta)) {
-    Py_DECREF(delta);
-    PyErr_SetString(PyExc_TypeError, "datetime subtraction did not give a timedelta");
-    return -1;
-  }
-  /* timedelta is normalized: 0 <= seconds < 86400, so this is the floor. */
-  *out = (int64_t)PyDateTime_DELTA_GET_DAYS(delta) * 86400 +
-         PyDateTime_DELTA_GET_SECONDS(delta);
-  Py_DECREF(delta);
+  int64_t days = days_from_civil(PyDateTime_GET_YEAR(o), PyDateTime_GET_MONTH(o),
+                                 PyDateTime_GET_DAY(o));
+  int64_t secs = days * 86400 + PyDateTime_DATE_GET_HOUR(o) * 3600 +
+                 PyDateTime_DATE_GET_MINUTE(o) * 60 + PyDateTime_DATE_GET_SECOND(o) - off_s;
+  /* Timedeltas are normalized (0 <= microseconds < 10**6), so the floor of
+   * secs + (us - off_us) / 10**6 needs one step down at most. */
+  if (PyDateTime_DATE_GET_MICROSECOND(o) < off_us) secs--;
+  *out = secs;
   return 0;
 }
 
@@ -117,7 +147,5 @@ int pondpy_convert_init(pondpy_state *st) {
   PyDateTime_IMPORT;
   if (!PyDateTimeAPI) return -1;
   st->datetime_type = Py_NewRef((PyObject *)PyDateTimeAPI->DateTimeType);
-  st->epoch = PyDateTimeAPI->DateTime_FromDateAndTime(
-      1970, 1, 1, 0, 0, 0, 0, PyDateTimeAPI->TimeZone_UTC, PyDateTimeAPI->DateTimeType);
-  return st->epoch ? 0 : -1;
+  return 0;
 }

@@ -104,12 +104,12 @@ PyObject *pondpy_raise(pondpy_state *st, const pond_db *db, int rc, PyObject *ca
   if (exc && rc == POND_EPARSE) {
     long off = db ? pond_error_offset(db) : -1;
     PyObject *o = off >= 0 ? PyLong_FromLong(off) : Py_NewRef(Py_None);
-    if (!o || PyObject_SetAttrString(exc, "offset", o) < 0) Py_CLEAR(exc);
+    if (!o || PyObject_SetAttr(exc, st->str_offset, o) < 0) Py_CLEAR(exc);
     Py_XDECREF(o);
   }
   if (exc && cls == st->Error) { /* a code this binding does not know */
     PyObject *code = PyLong_FromLong(rc);
-    if (!code || PyObject_SetAttrString(exc, "code", code) < 0) Py_CLEAR(exc);
+    if (!code || PyObject_SetAttr(exc, st->str_code, code) < 0) Py_CLEAR(exc);
     Py_XDECREF(code);
   }
   if (!exc) {

@@ -1,7 +1,7 @@
 /*
  * module.c — pond._pond: multi-phase initialization (PEP 489) with module
  * state. Everything the module needs (types, exception classes, json.dumps,
- * the epoch) lives in its state, none in C globals, as in CPython's _sqlite.
+ * interned names) lives in its state, none in C globals, as in CPython's _sqlite.
  */
 #include "pondpy.h"
 
@@ -17,6 +17,13 @@ static PyObject *mod_strerror(PyObject *Py_UNUSED(m), PyObject *arg) {
   return PyUnicode_FromString(s ? s : "unknown status");
 }
 
+/* For the tests: the int64 seconds a timestamp argument converts to. */
+static PyObject *mod_timestamp(PyObject *m, PyObject *arg) {
+  int64_t ts;
+  if (pondpy_ts(PyModule_GetState(m), arg, &ts) < 0) return NULL;
+  return PyLong_FromLongLong(ts);
+}
+
 static PyMethodDef mod_methods[] = {
     {"open", (PyCFunction)(void (*)(void))pondpy_open, METH_VARARGS | METH_KEYWORDS,
      "open(path=None, *, storage=None, memory_limit=0, autocreate=False, sync=True)\n--\n\n"
@@ -26,6 +33,8 @@ static PyMethodDef mod_methods[] = {
     {"version", mod_version, METH_NOARGS,
      "version()\n--\n\nThe version of the pond library actually linked."},
     {"strerror", mod_strerror, METH_O, "strerror(code, /)\n--\n\nThe description of a status."},
+    {"_timestamp", mod_timestamp, METH_O,
+     "_timestamp(ts, /)\n--\n\nThe int seconds a timestamp argument means (for tests)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -47,6 +56,10 @@ static int mod_exec(PyObject *m) {
   st->json_dumps = PyObject_GetAttrString(json, "dumps");
   Py_DECREF(json);
   if (!st->json_dumps) return -1;
+  if (!(st->str_utcoffset = PyUnicode_InternFromString("utcoffset")) ||
+      !(st->str_offset = PyUnicode_InternFromString("offset")) ||
+      !(st->str_code = PyUnicode_InternFromString("code")))
+    return -1;
   if (PyModule_AddStringConstant(m, "VERSION", POND_VERSION_STRING) < 0) return -1;
   return 0;
 }
@@ -70,8 +83,10 @@ static int mod_traverse(PyObject *m, visitproc visit, void *arg) {
   Py_VISIT(st->MisuseError);
   Py_VISIT(st->BusyError);
   Py_VISIT(st->json_dumps);
-  Py_VISIT(st->epoch);
   Py_VISIT(st->datetime_type);
+  Py_VISIT(st->str_utcoffset);
+  Py_VISIT(st->str_offset);
+  Py_VISIT(st->str_code);
   return 0;
 }
 
@@ -94,8 +109,10 @@ static int mod_clear(PyObject *m) {
   Py_CLEAR(st->MisuseError);
   Py_CLEAR(st->BusyError);
   Py_CLEAR(st->json_dumps);
-  Py_CLEAR(st->epoch);
   Py_CLEAR(st->datetime_type);
+  Py_CLEAR(st->str_utcoffset);
+  Py_CLEAR(st->str_offset);
+  Py_CLEAR(st->str_code);
   return 0;
 }
 

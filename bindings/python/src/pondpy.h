@@ -53,8 +53,14 @@ typedef struct {
   PyObject *BusyError;
 
   PyObject *json_dumps; /* json.dumps */
-  PyObject *epoch;      /* datetime(1970, 1, 1, tzinfo=timezone.utc) */
   PyObject *datetime_type;
+  /* Interned names. A name made afresh for each call (PyObject_CallMethod
+   * with a C string) gets a new address each time, and CPython's type
+   * attribute cache keeps a reference to every one it sees: measurable
+   * growth in a long loop (test_leaks). */
+  PyObject *str_utcoffset;
+  PyObject *str_offset;
+  PyObject *str_code;
 } pondpy_state;
 
 extern PyModuleDef pondpy_module;
@@ -81,7 +87,7 @@ PyObject *pondpy_misuse(pondpy_state *st, const char *msg);
 
 /* ------------------------------------------------------------- conversions */
 
-/* Imports the datetime C API; fills st->epoch and st->datetime_type. */
+/* Imports the datetime C API; fills st->datetime_type. */
 int pondpy_convert_init(pondpy_state *st);
 
 /* A customer id: an int (or __index__) in [0, 2**64). 0 ok, -1 with error. */

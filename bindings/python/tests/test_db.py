@@ -1,11 +1,14 @@
 """Db: opening and closing, definitions, transactions, customers, attributes,
 and the conversion of customer ids and timestamps."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pond
+from pond import _pond
 from conftest import DEFS, T0
 
 
@@ -288,6 +291,57 @@ def test_timestamp_conversion(db):
         with pytest.raises(OverflowError):
             db.upsert(5, bad)
     assert 5 not in db
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class OddZone(tzinfo):
+    """A tzinfo that is not datetime.timezone, with microseconds in its
+    offset, and None (naive) for dates in 2000."""
+
+    def __init__(self, offset):
+        self.offset = offset
+
+    def utcoffset(self, dt):
+        return None if dt.year == 2000 else self.offset
+
+
+@settings(max_examples=300)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.one_of(
+                        st.just(timezone.utc),
+                        st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-1439, 1439)),
+                        st.builds(lambda us: OddZone(timedelta(microseconds=us)),
+                                  st.integers(-86_399_999_999, 86_399_999_999)))))
+def test_timestamp_of_aware_datetimes_is_exact(dt):
+    # The oracle is Python's own arithmetic: floor((dt - epoch) / 1 s).
+    if dt.utcoffset() is None:
+        with pytest.raises(ValueError, match="naive"):
+            _pond._timestamp(dt)
+    else:
+        assert _pond._timestamp(dt) == (dt - EPOCH) // timedelta(seconds=1)
+
+
+def test_timestamp_values():
+    utc = timezone.utc
+    assert _pond._timestamp(0) == 0 and _pond._timestamp(Index(-7)) == -7
+    assert _pond._timestamp(datetime(2024, 1, 1, tzinfo=utc)) == 1704067200
+    assert _pond._timestamp(datetime(2024, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))) == 1704067200
+    assert _pond._timestamp(datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=utc)) == -1
+    assert _pond._timestamp(datetime(1, 1, 1, tzinfo=utc)) == -62135596800
+    odd = OddZone(timedelta(hours=-3, microseconds=250))
+    for dt in (datetime(2024, 5, 6, 7, 8, 9, 100, tzinfo=odd), datetime(2024, 5, 6, 7, 8, 9, 300, tzinfo=odd)):
+        assert _pond._timestamp(dt) == (dt - EPOCH) // timedelta(seconds=1)
+    with pytest.raises(ValueError, match="naive"):
+        _pond._timestamp(datetime(2000, 1, 1, tzinfo=odd))
+
+    class BadZone(tzinfo):
+        def utcoffset(self, dt):
+            return 5
+
+    with pytest.raises(TypeError):
+        _pond._timestamp(datetime(2024, 1, 1, tzinfo=BadZone()))
 
 
 def test_wrong_argument_counts(db):
