@@ -50,7 +50,7 @@ if [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a 
     if ninja -C "$dir" >"$out/fuzz-build.log" 2>&1; then
       : >"$out/fuzz.txt"
       for f in "$dir"/fuzz/fuzz_*; do
-        [ -x "$f" ] || continue
+        [ -f "$f" ] && [ -x "$f" ] || continue
         t=${f##*/fuzz_}
         work=$(mktemp -d)
         cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true

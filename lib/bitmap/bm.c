@@ -213,7 +213,7 @@ size_t bm_memory(const bm *b) {
 int bm_run_optimize(pc_mem *m, bm *b) {
   for (uint32_t i = 0; i < b->n; i++) {
     ct *c = b->ctrs[i];
-    int k = ct_best_kind(c->card, ct_nruns(c));
+    int k = ct_best_kind(c->card, ct_nruns(c), c->kind);
     if (k == c->kind) continue;
     ct *d = ct_convert(m, c, k);
     if (!d) return POND_ENOMEM; /* the containers done so far stay converted: same contents */

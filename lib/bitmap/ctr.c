@@ -164,11 +164,16 @@ uint32_t ct_nruns(const ct *c) {
   }
 }
 
-int ct_best_kind(uint32_t card, uint32_t nruns) {
-  size_t run = 2 + 4 * (size_t)nruns;
-  size_t other = card <= CT_ARRAY_MAX ? 2 * (size_t)card : CT_BITSET_BYTES;
-  if (run < other) return CT_RUN;
-  return card <= CT_ARRAY_MAX ? CT_ARRAY : CT_BITSET;
+/* CRoaring's accounting (run 2 + 4r, array 2c + 2, bitset 8192) and its
+ * tie rule (a tie keeps the current kind; a run container is kept while it
+ * is no bigger than either other kind), so that after bm_run_optimize both
+ * libraries pick the same kinds and write the same bytes. cur 0: a new
+ * container, a run only when strictly smaller. */
+int ct_best_kind(uint32_t card, uint32_t nruns, int cur) {
+  size_t run = 2 + 4 * (size_t)nruns, array = 2 * (size_t)card + 2;
+  int plain = card <= CT_ARRAY_MAX ? CT_ARRAY : CT_BITSET;
+  if (cur == CT_RUN) return run <= (array < CT_BITSET_BYTES ? array : CT_BITSET_BYTES) ? CT_RUN : plain;
+  return run < (plain == CT_ARRAY ? array : CT_BITSET_BYTES) ? CT_RUN : plain;
 }
 
 static void words_to_runs(const uint64_t *w, ct_run *r) {
@@ -203,7 +208,7 @@ ct *ct_from_words(pc_mem *m, const uint64_t *w, uint32_t card, int with_runs) {
   uint32_t nruns = 0;
   if (with_runs || card == 65536) {
     nruns = ct_words_runs(w);
-    kind = ct_best_kind(card, nruns);
+    kind = ct_best_kind(card, nruns, 0);
   }
   ct *c;
   switch (kind) {
@@ -387,7 +392,7 @@ static int run_open_slot(pc_mem *m, ct **pc, uint32_t i) {
  * converted. Failure to convert is harmless (it stays a valid run). */
 static void run_settle(pc_mem *m, ct **pc) {
   ct *c = *pc;
-  int k = ct_best_kind(c->card, c->n);
+  int k = ct_best_kind(c->card, c->n, CT_RUN);
   if (k != CT_RUN) (void)convert_in_place(m, pc, k);
 }
 
@@ -417,7 +422,7 @@ static int run_add(pc_mem *m, ct **pc, uint16_t v) {
     return 1;
   }
   /* A new run of one: convert first when it would stop being smallest. */
-  int k = ct_best_kind(c->card + 1, c->n + 1);
+  int k = ct_best_kind(c->card + 1, c->n + 1, CT_RUN);
   if (k != CT_RUN) {
     POND_TRY(convert_in_place(m, pc, k));
     return k == CT_ARRAY ? array_add(m, pc, v) : bitset_add(m, pc, v);
@@ -480,7 +485,7 @@ static int run_remove(pc_mem *m, ct **pc, uint16_t v) {
   ct_run x = ct_cruns(c)[i];
   uint32_t end = (uint32_t)x.start + x.len;
   if (v != x.start && v != end) { /* splits the run */
-    int k = ct_best_kind(c->card - 1, c->n + 1);
+    int k = ct_best_kind(c->card - 1, c->n + 1, CT_RUN);
     if (k != CT_RUN) {
       POND_TRY(convert_in_place(m, pc, k));
       return k == CT_ARRAY ? array_remove(m, pc, v) : bitset_remove(m, pc, v);

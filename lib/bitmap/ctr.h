@@ -13,7 +13,7 @@
  * Invariants: card is exact and >= 1 (an empty container does not exist);
  * arrays hold at most CT_ARRAY_MAX values and bitsets more; runs may hold
  * any count and are used where they are smaller (CRoaring's sizes: array
- * 2c, bitset 8192, run 2 + 4r). A full chunk is a single run.
+ * 2c + 2, bitset 8192, run 2 + 4r). A full chunk is a single run.
  *
  * Containers are shared copy-on-write between bitmaps: rc counts the
  * holders, atomically, because a snapshot (a pond_set) may be released on
@@ -98,9 +98,10 @@ uint32_t ct_words_runs(const uint64_t *words);
 ct *ct_from_words(pc_mem *m, const uint64_t *words, uint32_t card, int with_runs);
 /* A container for the sorted distinct values v[0..n), n >= 1. */
 ct *ct_from_sorted(pc_mem *m, const uint16_t *v, uint32_t n);
-/* Number of runs in c; its smallest kind (CT_*) by serialized size. */
+/* Number of runs in c; the smallest kind (CT_*) for card values in nruns
+ * runs, ties going to cur (the present kind, or 0 for a new container). */
 uint32_t ct_nruns(const ct *c);
-int ct_best_kind(uint32_t card, uint32_t nruns);
+int ct_best_kind(uint32_t card, uint32_t nruns, int cur);
 /* c converted to kind (a new container), or NULL on allocation failure. */
 ct *ct_convert(pc_mem *m, const ct *c, int kind);
 /* Same values. */

@@ -226,12 +226,13 @@ static int read_array(pc_mem *m, rd *r, size_t at, uint32_t card, uint32_t idx, 
   const uint8_t *p = r->p + at;
   uint16_t *a = ct_arr(c);
   for (uint32_t i = 0; i < card; i++) {
-    a[i] = get16(p + 2 * (size_t)i);
-    if (i && a[i] <= a[i - 1]) {
+    uint16_t v = get16(p + 2 * (size_t)i);
+    if (i && v <= a[i - 1]) {
+      unsigned prev = a[i - 1];
       ct_release(m, c);
-      return BAD("container %u: value %u (%u) is not above the previous one (%u)", idx, i, a[i],
-                 a[i - 1]);
+      return BAD("container %u: value %u (%u) is not above the previous one (%u)", idx, i, v, prev);
     }
+    a[i] = v;
   }
   c->n = c->card = card;
   *out = c;
