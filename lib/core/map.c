@@ -66,6 +66,17 @@ static size_t grow_cap(size_t cap, size_t count, size_t used) {
   return c;
 }
 
+/* pc_map64's hash. Keys that are close — customer ids from a counter, the
+ * common case — land in nearby slots: the 64 keys of an aligned block keep
+ * their order from a random position (a mix of key >> 6), so a run of ids
+ * reads a few cache lines of the table instead of one per id. The seven
+ * tag bits come from a multiplicative hash of the whole key, so keys of one
+ * block still have distinct tags. */
+static inline uint64_t map64_hash(uint64_t key) {
+  uint64_t index = (pc_hash_u64(key >> 6) + (key & 63)) & ((1ull << 57) - 1);
+  return index | ((key * 0x9E3779B97F4A7C15ull) >> 57) << 57;
+}
+
 /* ---- meta groups --------------------------------------------------------- */
 
 /* Eight meta bytes from p, byte k in bits 8k..8k+7 whatever the host order. */
@@ -186,7 +197,7 @@ static int map64_rebuild(pc_mem *m, pc_map64 *h, size_t ncap) {
   size_t mask = ncap - 1;
   for (size_t i = 0; i < h->cap; i++) {
     if (!(h->meta[i] & LIVE)) continue;
-    uint64_t hv = pc_hash_u64(h->keys[i]);
+    uint64_t hv = map64_hash(h->keys[i]);
     size_t j = first_free(nm, mask, (size_t)hv & mask);
     set_meta(nm, ncap, j, tag64(hv));
     nk[j] = h->keys[i];
@@ -211,7 +222,7 @@ int pc_map64_reserve(pc_mem *m, pc_map64 *h, size_t extra) {
 }
 
 int pc_map64_put(pc_mem *m, pc_map64 *h, uint64_t key, uint64_t val) {
-  uint64_t hv = pc_hash_u64(key);
+  uint64_t hv = map64_hash(key);
   size_t i;
   if (h->cap) {
     /* An EMPTY home slot means the key is absent and this is its place. */
@@ -240,7 +251,7 @@ place:
 
 int pc_map64_get(const pc_map64 *h, uint64_t key, uint64_t *val) {
   if (!h->count) return POND_NOTFOUND;
-  size_t i = map64_find(h, key, pc_hash_u64(key));
+  size_t i = map64_find(h, key, map64_hash(key));
   if (i == h->cap) return POND_NOTFOUND;
   if (val) *val = h->vals[i];
   return POND_OK;
@@ -248,13 +259,13 @@ int pc_map64_get(const pc_map64 *h, uint64_t key, uint64_t *val) {
 
 uint64_t *pc_map64_ref(const pc_map64 *h, uint64_t key) {
   if (!h->count) return NULL;
-  size_t i = map64_find(h, key, pc_hash_u64(key));
+  size_t i = map64_find(h, key, map64_hash(key));
   return i == h->cap ? NULL : &h->vals[i];
 }
 
 int pc_map64_del(pc_map64 *h, uint64_t key) {
   if (!h->count) return POND_NOTFOUND;
-  size_t i = map64_find(h, key, pc_hash_u64(key));
+  size_t i = map64_find(h, key, map64_hash(key));
   if (i == h->cap) return POND_NOTFOUND;
   release_slot(h->meta, h->cap, i, &h->used);
   h->count--;
