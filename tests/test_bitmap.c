@@ -932,6 +932,10 @@ static void simd_kernels_agree_with_portable_ones(void) {
         CHECK_EQ(kn_popcount_avx2(w1, 1024), c1);
         CHECK_EQ(kn_popcount_avx2(w1, 1023 - (size_t)(round % 30)), kn_popcount_portable(w1, 1023 - (size_t)(round % 30)));
         CHECK_EQ(kn_words_to_array_avx2(w1, o2), kn_words_to_array_portable(w1, o1));
+        CHECK(memcmp(o1, o2, c1 * 2) == 0);
+        CHECK_EQ(kn_words_op_to_array_avx2(op, wa, wb, o2), c1);
+        CHECK_EQ(kn_words_op_to_array_portable(op, wa, wb, o1), c1);
+        CHECK(memcmp(o1, o2, c1 * 2) == 0);
       }
 #endif
     }

@@ -203,6 +203,16 @@ static void words_to_runs(const uint64_t *w, ct_run *r) {
   }
 }
 
+/* An exact-size array of the card (<= 4096) set bits of w. */
+static ct *array_from_words(pc_mem *m, const uint64_t *w, uint32_t card) {
+  uint16_t buf[CT_ARRAY_MAX + KN_SLACK]; /* the SIMD extraction writes past the end */
+  ct *c = ct_new_array(m, card);
+  if (!c) return NULL;
+  c->n = kn_words_to_array(w, buf);
+  memcpy(ct_arr(c), buf, (size_t)c->n * 2);
+  return c;
+}
+
 ct *ct_from_words(pc_mem *m, const uint64_t *w, uint32_t card, int with_runs) {
   int kind = card <= CT_ARRAY_MAX ? CT_ARRAY : CT_BITSET;
   uint32_t nruns = 0;
@@ -213,8 +223,7 @@ ct *ct_from_words(pc_mem *m, const uint64_t *w, uint32_t card, int with_runs) {
   ct *c;
   switch (kind) {
     case CT_ARRAY:
-      if (!(c = ct_new_array(m, card))) return NULL;
-      c->n = kn_words_to_array(w, ct_arr(c));
+      if (!(c = array_from_words(m, w, card))) return NULL;
       break;
     case CT_BITSET:
       if (!(c = ct_new_bitset(m, 0))) return NULL;
@@ -284,8 +293,7 @@ ct *ct_convert(pc_mem *m, const ct *c, int kind) {
   ct *d;
   switch (kind) {
     case CT_ARRAY:
-      if (!(d = ct_new_array(m, c->card))) return NULL;
-      d->n = kn_words_to_array(src, ct_arr(d));
+      if (!(d = array_from_words(m, src, c->card))) return NULL;
       break;
     case CT_BITSET:
       if (!(d = ct_new_bitset(m, 0))) return NULL;
@@ -463,10 +471,12 @@ static int bitset_remove(pc_mem *m, ct **pc, uint16_t v) {
     /* Room for one more, so that adding v back cannot fail for want of it. */
     ct *d = ct_new_array(m, CT_ARRAY_MAX);
     if (!d) return POND_ENOMEM;
-    uint64_t w[CT_WORDS];
-    memcpy(w, c->d, CT_BITSET_BYTES);
-    w[v >> 6] &= ~bit;
-    d->n = d->card = kn_words_to_array(w, ct_arr(d));
+    uint16_t buf[CT_ARRAY_MAX + 1 + KN_SLACK];
+    uint32_t n = kn_words_to_array(c->d, buf), k = 0;
+    uint16_t *a = ct_arr(d);
+    for (uint32_t i = 0; i < n; i++)
+      if (buf[i] != v) a[k++] = buf[i];
+    d->n = d->card = k;
     ct_release(m, c);
     *pc = d;
     return 1;

@@ -49,6 +49,26 @@ static int settle_bitset(pc_mem *m, ct *c, uint32_t card, ct **out) {
   return POND_OK;
 }
 
+/* AND, ANDNOT, XOR of two bitsets: the count first (a read-only pass),
+ * then either the bitset or, for a small result, the array straight from
+ * the two inputs — no 8 KiB block allocated and converted. */
+static int bitset_pair(pc_mem *m, int op, const ct *a, const ct *b, ct **out) {
+  uint32_t card = kn_words_op(op, a->d, b->d, NULL);
+  if (!card) {
+    *out = NULL;
+    return POND_OK;
+  }
+  if (card <= CT_ARRAY_MAX) {
+    uint16_t buf[CT_ARRAY_MAX + KN_SLACK];
+    uint32_t k = kn_words_op_to_array(op, a->d, b->d, buf);
+    return emit_array(m, buf, k, out);
+  }
+  ct *d = ct_new_bitset(m, 0);
+  if (!d) return POND_ENOMEM;
+  kn_words_op(op, a->d, b->d, d->d);
+  return settle_bitset(m, d, card, out);
+}
+
 /* Values of a inside (keep 1) or outside (keep 0) the runs r. out may be
  * NULL to count. */
 static uint32_t arr_vs_runs(const uint16_t *a, uint32_t na, const ct_run *r, uint32_t nr, int keep,
@@ -115,11 +135,7 @@ static int op_and(pc_mem *m, const ct *a, const ct *b, ct **out) {
     uint32_t k = arr_vs_runs(ct_carr(b), b->n, ct_cruns(a), a->n, 1, buf);
     return emit_array(m, buf, k, out);
   }
-  if (a->kind == CT_BITSET && b->kind == CT_BITSET) {
-    ct *d = ct_new_bitset(m, 0);
-    if (!d) return POND_ENOMEM;
-    return settle_bitset(m, d, kn_words_op(BM_AND, a->d, b->d, d->d), out);
-  }
+  if (a->kind == CT_BITSET && b->kind == CT_BITSET) return bitset_pair(m, BM_AND, a, b, out);
   return via_words(m, BM_AND, a, b, out);
 }
 
@@ -207,11 +223,7 @@ static int op_andnot(pc_mem *m, const ct *a, const ct *b, ct **out) {
     }
     return settle_bitset(m, d, card, out);
   }
-  if (a->kind == CT_BITSET && b->kind == CT_BITSET) {
-    ct *d = ct_new_bitset(m, 0);
-    if (!d) return POND_ENOMEM;
-    return settle_bitset(m, d, kn_words_op(BM_ANDNOT, a->d, b->d, d->d), out);
-  }
+  if (a->kind == CT_BITSET && b->kind == CT_BITSET) return bitset_pair(m, BM_ANDNOT, a, b, out);
   return via_words(m, BM_ANDNOT, a, b, out);
 }
 
@@ -247,11 +259,7 @@ static int op_xor(pc_mem *m, const ct *a, const ct *b, ct **out) {
     }
     return settle_bitset(m, d, card, out);
   }
-  if (a->kind == CT_BITSET && b->kind == CT_BITSET) {
-    ct *d = ct_new_bitset(m, 0);
-    if (!d) return POND_ENOMEM;
-    return settle_bitset(m, d, kn_words_op(BM_XOR, a->d, b->d, d->d), out);
-  }
+  if (a->kind == CT_BITSET && b->kind == CT_BITSET) return bitset_pair(m, BM_XOR, a, b, out);
   return via_words(m, BM_XOR, a, b, out);
 }
 

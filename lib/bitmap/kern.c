@@ -84,6 +84,34 @@ uint32_t kn_words_to_array(const uint64_t *w, uint16_t *out) {
   return kn_words_to_array_portable(w, out);
 }
 
+static inline uint64_t word_op(int op, uint64_t a, uint64_t b) {
+  switch (op) {
+    case BM_AND: return a & b;
+    case BM_OR: return a | b;
+    case BM_ANDNOT: return a & ~b;
+    default: return a ^ b;
+  }
+}
+
+uint32_t kn_words_op_to_array_portable(int op, const uint64_t *a, const uint64_t *b, uint16_t *out) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < 1024; i++) {
+    uint64_t x = word_op(op, a[i], b[i]);
+    while (x) {
+      out[k++] = (uint16_t)(i * 64 + (unsigned)__builtin_ctzll(x));
+      x &= x - 1;
+    }
+  }
+  return k;
+}
+
+uint32_t kn_words_op_to_array(int op, const uint64_t *a, const uint64_t *b, uint16_t *out) {
+#ifdef KN_HAVE_AVX2
+  if (have_avx2()) return kn_words_op_to_array_avx2(op, a, b, out);
+#endif
+  return kn_words_op_to_array_portable(op, a, b, out);
+}
+
 /* First index in b[lo..n) with b[i] >= x, by doubling steps then bisection. */
 static uint32_t gallop(const uint16_t *b, uint32_t lo, uint32_t n, uint16_t x) {
   if (lo >= n || b[lo] >= x) return lo;

@@ -20,8 +20,11 @@ uint64_t kn_popcount(const uint64_t *w, size_t n);
 /* out[0..1024) := a op b (out may be NULL: count only, or alias a or b);
  * returns the number of set bits of the result. */
 uint32_t kn_words_op(int op, const uint64_t *a, const uint64_t *b, uint64_t *out);
-/* The positions of the set bits of w[0..1024), ascending; returns how many. */
+/* The positions of the set bits of w[0..1024) (or of a op b, op as above),
+ * ascending; returns how many. out has room for that many plus KN_SLACK:
+ * the SIMD version writes a few values past the end. */
 uint32_t kn_words_to_array(const uint64_t *w, uint16_t *out);
+uint32_t kn_words_op_to_array(int op, const uint64_t *a, const uint64_t *b, uint16_t *out);
 /* Sorted distinct uint16 arrays: out := a op b; returns the count. out may
  * be NULL for AND (count only); otherwise it has room for na (AND, ANDNOT)
  * or na + nb (OR, XOR) values, plus KN_SLACK for AND (SIMD stores write
@@ -43,6 +46,7 @@ int kn_level(void);
 uint64_t kn_popcount_portable(const uint64_t *w, size_t n);
 uint32_t kn_words_op_portable(int op, const uint64_t *a, const uint64_t *b, uint64_t *out);
 uint32_t kn_words_to_array_portable(const uint64_t *w, uint16_t *out);
+uint32_t kn_words_op_to_array_portable(int op, const uint64_t *a, const uint64_t *b, uint16_t *out);
 uint32_t kn_arr_and_portable(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
                              uint16_t *out);
 
@@ -51,6 +55,7 @@ uint32_t kn_arr_and_portable(const uint16_t *a, uint32_t na, const uint16_t *b, 
 uint64_t kn_popcount_avx2(const uint64_t *w, size_t n);
 uint32_t kn_words_op_avx2(int op, const uint64_t *a, const uint64_t *b, uint64_t *out);
 uint32_t kn_words_to_array_avx2(const uint64_t *w, uint16_t *out);
+uint32_t kn_words_op_to_array_avx2(int op, const uint64_t *a, const uint64_t *b, uint16_t *out);
 uint32_t kn_arr_and_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
                          uint16_t *out);
 #endif

@@ -76,16 +76,42 @@ KN_AVX2 uint32_t kn_words_op_avx2(int op, const uint64_t *a, const uint64_t *b, 
   return (uint32_t)hsum64(acc);
 }
 
-KN_AVX2 uint32_t kn_words_to_array_avx2(const uint64_t *w, uint16_t *out) {
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < 1024; i++) {
-    uint64_t x = w[i];
-    while (x) {
-      out[k++] = (uint16_t)(i * 64 + (unsigned)_tzcnt_u64(x));
-      x = _blsr_u64(x);
-    }
+/* The set bits of x as base + position; returns the end. A plain loop:
+ * measured faster here than writing four or eight values unconditionally
+ * per word (simdjson's flatten), 2.5-5.4 vs 2.3-6.5 us per chunk at
+ * 1-6% density. */
+KN_AVX2 static inline uint16_t *flatten(uint16_t *o, uint64_t x, uint32_t base) {
+  while (x) {
+    *o++ = (uint16_t)(base + _tzcnt_u64(x));
+    x = _blsr_u64(x);
   }
-  return k;
+  return o;
+}
+
+KN_AVX2 uint32_t kn_words_to_array_avx2(const uint64_t *w, uint16_t *out) {
+  uint16_t *o = out;
+  for (uint32_t i = 0; i < 1024; i++)
+    o = flatten(o, w[i], i * 64);
+  return (uint32_t)(o - out);
+}
+
+KN_AVX2 uint32_t kn_words_op_to_array_avx2(int op, const uint64_t *a, const uint64_t *b,
+                                           uint16_t *out) {
+  uint16_t *o = out;
+  switch (op) {
+#define FLAT_LOOP(E)                              \
+  for (uint32_t i = 0; i < 1024; i++) {           \
+    uint64_t x = (E);                             \
+    if (x) o = flatten(o, x, i * 64);             \
+  }                                               \
+  break;
+    case BM_AND: FLAT_LOOP(a[i] & b[i])
+    case BM_OR: FLAT_LOOP(a[i] | b[i])
+    case BM_ANDNOT: FLAT_LOOP(a[i] & ~b[i])
+    default: FLAT_LOOP(a[i] ^ b[i])
+#undef FLAT_LOOP
+  }
+  return (uint32_t)(o - out);
 }
 
 /* Lanes of va equal to some lane of vb, as an 8-bit mask. */
