@@ -915,6 +915,11 @@ static void simd_kernels_agree_with_portable_ones(void) {
       CHECK_EQ(k2, k0);
       CHECK(memcmp(o1, o2, k0 * 2) == 0);
       CHECK_EQ(kn_arr_and_avx2(b, nb, a, na, NULL), k0);
+      uint32_t u1 = kn_arr_or_portable(a, na, b, nb, o1), u2 = kn_arr_or_avx2(a, na, b, nb, o2);
+      CHECK_EQ(u1, na + nb - k0);
+      CHECK_EQ(u2, u1);
+      CHECK(memcmp(o1, o2, u1 * 2) == 0);
+      for (uint32_t i = 1; i < u1; i++) CHECK(o1[i - 1] < o1[i]);
     }
 #endif
     for (int i = 0; i < 1024; i++) {

@@ -149,7 +149,7 @@ static int op_or(pc_mem *m, const ct *a, const ct *b, ct **out) {
     return POND_OK;
   }
   if (a->kind == CT_ARRAY && b->kind == CT_ARRAY) {
-    uint16_t buf[2 * CT_ARRAY_MAX];
+    uint16_t buf[2 * CT_ARRAY_MAX + KN_SLACK];
     uint32_t k = kn_arr_or(ct_carr(a), a->n, ct_carr(b), b->n, buf);
     if (k <= CT_ARRAY_MAX) return emit_array(m, buf, k, out);
     ct *d = ct_from_sorted(m, buf, k);
@@ -233,7 +233,7 @@ static int op_xor(pc_mem *m, const ct *a, const ct *b, ct **out) {
     return POND_OK;
   }
   if (a->kind == CT_ARRAY && b->kind == CT_ARRAY) {
-    uint16_t buf[2 * CT_ARRAY_MAX];
+    uint16_t buf[2 * CT_ARRAY_MAX + KN_SLACK];
     uint32_t k = kn_arr_xor(ct_carr(a), a->n, ct_carr(b), b->n, buf);
     if (k <= CT_ARRAY_MAX) return emit_array(m, buf, k, out);
     ct *d = ct_from_sorted(m, buf, k);

@@ -167,4 +167,89 @@ KN_AVX2 uint32_t kn_arr_and_avx2(const uint16_t *a, uint32_t na, const uint16_t 
   return k;
 }
 
+/* ---- union ---------------------------------------------------------------
+ * Blocks of 8 sorted values merged by a rotate-min/max network (the
+ * vectorized union of Lemire et al., "Roaring Bitmaps: Implementation of an
+ * Optimized Software Library", 2018): merging the 8 values kept from the
+ * last step with the next block of whichever input has the smaller head
+ * gives the 8 smallest, sorted, which are stored with the values equal to
+ * their predecessor packed away; the 8 largest are kept. */
+
+/* lo := the 8 smallest of a and b (each sorted), hi := the 8 largest. */
+KN_AVX2 static inline void merge8(__m128i a, __m128i b, __m128i *lo, __m128i *hi) {
+  __m128i mn = _mm_min_epu16(a, b), mx = _mm_max_epu16(a, b);
+  for (int r = 0; r < 7; r++) {
+    mn = _mm_alignr_epi8(mn, mn, 2); /* rotate by one lane */
+    __m128i t = _mm_min_epu16(mn, mx);
+    mx = _mm_max_epu16(mn, mx);
+    mn = t;
+  }
+  *lo = _mm_alignr_epi8(mn, mn, 2);
+  *hi = mx;
+}
+
+/* Stores the lanes of v (sorted) that differ from their predecessor (lane 0
+ * from lane 7 of prev); returns how many. Writes 16 bytes at out. */
+KN_AVX2 static inline uint32_t store_unique(__m128i prev, __m128i v, uint16_t *out) {
+  __m128i before = _mm_alignr_epi8(v, prev, 14);
+  unsigned dup = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(_mm_cmpeq_epi16(v, before),
+                                                             _mm_setzero_si128())) & 0xffu;
+  unsigned keep = ~dup & 0xffu;
+  _mm_storeu_si128((__m128i *)out,
+                   _mm_shuffle_epi8(v, _mm_load_si128((const __m128i *)kn_pack16[keep])));
+  return (uint32_t)_mm_popcnt_u32(keep);
+}
+
+/* Sorted merge of small sorted runs with duplicates dropped, appended to
+ * out[0..k) (whose last value also counts as seen). */
+KN_AVX2 static uint32_t union_tail(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
+                                   uint16_t *out, uint32_t k) {
+  uint32_t i = 0, j = 0;
+  while (i < na || j < nb) {
+    uint16_t v;
+    if (j >= nb || (i < na && a[i] <= b[j])) v = a[i++];
+    else v = b[j++];
+    if (!k || out[k - 1] != v) out[k++] = v;
+  }
+  return k;
+}
+
+KN_AVX2 uint32_t kn_arr_or_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
+                                uint16_t *out) {
+  if (na < 16 || nb < 16) return kn_arr_or_portable(a, na, b, nb, out);
+  __m128i lo, hi;
+  merge8(_mm_loadu_si128((const __m128i *)a), _mm_loadu_si128((const __m128i *)b), &lo, &hi);
+  /* the first value has no predecessor: prev = all ones unless it is 65535 */
+  __m128i prev = _mm_set1_epi16((short)(a[0] == 0xffff || b[0] == 0xffff ? 0 : 0xffff));
+  uint32_t k = store_unique(prev, lo, out);
+  prev = lo;
+  uint32_t i = 8, j = 8;
+  while (i + 8 <= na && j + 8 <= nb) {
+    __m128i v;
+    if (a[i] <= b[j]) {
+      v = _mm_loadu_si128((const __m128i *)(a + i));
+      i += 8;
+    } else {
+      v = _mm_loadu_si128((const __m128i *)(b + j));
+      j += 8;
+    }
+    merge8(v, hi, &lo, &hi);
+    k += store_unique(prev, lo, out + k);
+    prev = lo;
+  }
+  /* The 8 kept values, the short side's rest (< 8) and the long side's
+   * rest: the first two merged into buf, then buf with the long rest. */
+  uint16_t kept[8], buf[16];
+  _mm_storeu_si128((__m128i *)kept, hi);
+  const uint16_t *sr = a + i, *lr = b + j;
+  uint32_t ns = na - i, nl = nb - j;
+  if (ns >= 8) {
+    sr = b + j, ns = nb - j;
+    lr = a + i, nl = na - i;
+  }
+  uint32_t p = 0, q = 0, nbuf = 0;
+  while (p < 8 || q < ns) buf[nbuf++] = (q >= ns || (p < 8 && kept[p] <= sr[q])) ? kept[p++] : sr[q++];
+  return union_tail(buf, nbuf, lr, nl, out, k);
+}
+
 #endif
