@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite of pond and ends with one line "N passed, N failed":
-#   1. gcc, -Werror, optimized: all C tests, symbol check, fuzz corpus replays
+#   1. gcc, -Werror, optimized: all C tests, symbol check, fuzz corpus replays,
+#      then install / pkg-config / subproject checks (tests/check_packaging.sh)
 #   2. clang with ASan+UBSan (LeakSanitizer on): the same tests
 #   3. each libFuzzer target for FUZZ_SECONDS (default 20) when clang's
 #      fuzzer runtime is present
@@ -38,6 +39,13 @@ meson_suite() {
 }
 
 meson_suite gcc gcc -Dbuildtype=debugoptimized -Dbench=false
+# meson install, pkg-config (shared and static) and subproject use.
+if [ -f build-test-gcc/build.ninja ]; then
+  step "packaging"
+  bash tests/check_packaging.sh build-test-gcc "$out/packaging.txt" 2>&1 | tail -20
+  results+=("$out/packaging.txt")
+fi
+
 meson_suite asan clang -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 
 # Short fuzz runs with clang's libFuzzer.
