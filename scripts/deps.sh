@@ -14,4 +14,4 @@ pond_need_packages() {
 }
 
 POND_BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libxxhash-dev"
-POND_TEST_PACKAGES="clang libclang-rt-14-dev libroaring-dev libsqlite3-dev python3-dev python3-pytest python3-hypothesis python3-mesonpy python3-redis redis-server"
+POND_TEST_PACKAGES="clang libclang-rt-14-dev libroaring-dev libsqlite3-dev python3-dev python3-pytest python3-hypothesis python3-mesonpy python3-mypy python3-pip python3-redis redis-server"

@@ -21,7 +21,7 @@ for calls running in other threads, and every Set of the db becomes unusable
 (MisuseError). The transaction of a Db is the handle's, not a thread's.
 """
 
-from typing import Iterable, Protocol, Tuple, List, Optional
+import typing as _typing
 
 from ._pond import (
     VERSION,
@@ -47,7 +47,7 @@ from ._pond import (
 __version__ = VERSION
 
 
-class Storage(Protocol):
+class Storage(_typing.Protocol):
     """What pond.open(storage=...) needs: pond's durable records as keys and
     values (bytes), in a store the host owns (a database table, Redis...).
 
@@ -59,9 +59,9 @@ class Storage(Protocol):
     they must not call the db back (MisuseError).
     """
 
-    def scan(self, prefix: bytes) -> Iterable[Tuple[bytes, bytes]]: ...
+    def scan(self, prefix: bytes) -> _typing.Iterable[_typing.Tuple[bytes, bytes]]: ...
 
-    def commit(self, ops: List[Tuple[bytes, Optional[bytes]]]) -> None: ...
+    def commit(self, ops: _typing.List[_typing.Tuple[bytes, _typing.Optional[bytes]]]) -> None: ...
 
 
 __all__ = [

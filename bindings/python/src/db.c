@@ -470,44 +470,44 @@ PyObject *pondpy_db_delete_tag(pondpy_db *, PyObject *);
 
 static PyMethodDef db_methods[] = {
     {"close", (PyCFunction)db_close, METH_NOARGS,
-     "close()\n--\n\nCloses the db (idempotent). Waits for calls running in other threads; "
+     "close($self)\n--\n\nCloses the db (idempotent). Waits for calls running in other threads; "
      "sets of this db become unusable (MisuseError)."},
     {"__enter__", (PyCFunction)db_enter, METH_NOARGS, NULL},
     {"__exit__", FAST(db_exit), "Closes the db."},
     {"define", (PyCFunction)db_define, METH_O,
-     "define(doc, /)\n--\n\nApplies a definition document (a dict, or its JSON text)."},
-    {"begin", (PyCFunction)db_begin, METH_NOARGS, "begin()\n--\n\nStarts a transaction."},
-    {"commit", (PyCFunction)db_commit, METH_NOARGS, "commit()\n--\n\nCommits the transaction."},
+     "define($self, doc, /)\n--\n\nApplies a definition document (a dict, or its JSON text)."},
+    {"begin", (PyCFunction)db_begin, METH_NOARGS, "begin($self)\n--\n\nStarts a transaction."},
+    {"commit", (PyCFunction)db_commit, METH_NOARGS, "commit($self)\n--\n\nCommits the transaction."},
     {"rollback", (PyCFunction)db_rollback, METH_NOARGS,
-     "rollback()\n--\n\nRolls the transaction back."},
+     "rollback($self)\n--\n\nRolls the transaction back."},
     {"transaction", (PyCFunction)db_transaction, METH_NOARGS,
-     "transaction()\n--\n\nA context manager: begin; commit on success, rollback on error."},
+     "transaction($self)\n--\n\nA context manager: begin; commit on success, rollback on error."},
     {"upsert", FAST(db_upsert),
-     "upsert(cid, ts, /)\n--\n\nCreates customer cid (added_at = ts) unless it exists."},
+     "upsert($self, cid, ts, /)\n--\n\nCreates customer cid (added_at = ts) unless it exists."},
     {"delete", (PyCFunction)db_delete, METH_O,
-     "delete(cid, /)\n--\n\nErases customer cid and everything about it."},
+     "delete($self, cid, /)\n--\n\nErases customer cid and everything about it."},
     {"set_attr", FAST(db_set_attr),
-     "set_attr(cid, name, value, /)\n--\n\nSets an attribute: int, str, bool, aware datetime; "
+     "set_attr($self, cid, name, value, /)\n--\n\nSets an attribute: int, str, bool, aware datetime; "
      "None clears it."},
-    {"tag", FAST(pondpy_db_tag), "tag(cid, tag, ts, /)\n--\n\nAdds tag (\"group/name\") to cid."},
-    {"untag", FAST(pondpy_db_untag), "untag(cid, tag, ts, /)\n--\n\nRemoves tag from cid."},
-    {"has_tag", FAST(pondpy_db_has_tag), "has_tag(cid, tag, /)\n--\n\nWhether cid has tag."},
+    {"tag", FAST(pondpy_db_tag), "tag($self, cid, tag, ts, /)\n--\n\nAdds tag (\"group/name\") to cid."},
+    {"untag", FAST(pondpy_db_untag), "untag($self, cid, tag, ts, /)\n--\n\nRemoves tag from cid."},
+    {"has_tag", FAST(pondpy_db_has_tag), "has_tag($self, cid, tag, /)\n--\n\nWhether cid has tag."},
     {"tags_of", (PyCFunction)pondpy_db_tags_of, METH_O,
-     "tags_of(cid, /)\n--\n\nThe names of cid's tags, in tag id order."},
+     "tags_of($self, cid, /)\n--\n\nThe names of cid's tags, in tag id order."},
     {"tag_many", FAST(pondpy_db_tag_many),
-     "tag_many(tag, cids, ts, /)\n--\n\nAdds tag to every customer of cids, all or nothing. "
+     "tag_many($self, tag, cids, ts, /)\n--\n\nAdds tag to every customer of cids, all or nothing. "
      "cids: any iterable of ints; buffers of uint64 (array('Q'), numpy) are read directly."},
     {"members", (PyCFunction)pondpy_db_members, METH_O,
-     "members(tag, /)\n--\n\nA snapshot of tag's members as a Set."},
+     "members($self, tag, /)\n--\n\nA snapshot of tag's members as a Set."},
     {"tag_count", (PyCFunction)pondpy_db_tag_count, METH_O,
-     "tag_count(tag, /)\n--\n\nThe number of tag's members."},
+     "tag_count($self, tag, /)\n--\n\nThe number of tag's members."},
     {"rename_tag", FAST(pondpy_db_rename_tag),
-     "rename_tag(tag, new_name, /)\n--\n\nRenames a tag; its members stay."},
+     "rename_tag($self, tag, new_name, /)\n--\n\nRenames a tag; its members stay."},
     {"merge_tags", FAST(pondpy_db_merge_tags),
-     "merge_tags(source, into, ts, /)\n--\n\nAdds into to every member of source, then "
+     "merge_tags($self, source, into, ts, /)\n--\n\nAdds into to every member of source, then "
      "deletes source."},
     {"delete_tag", (PyCFunction)pondpy_db_delete_tag, METH_O,
-     "delete_tag(tag, /)\n--\n\nRemoves tag from every customer and forgets it."},
+     "delete_tag($self, tag, /)\n--\n\nRemoves tag from every customer and forgets it."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -318,10 +318,10 @@ static void setiter_dealloc(pondpy_setiter *it) {
 
 static PyMethodDef set_methods[] = {
     {"to_roaring", (PyCFunction)set_to_roaring, METH_NOARGS,
-     "to_roaring()\n--\n\nThe set in the Roaring portable format (the 64-bit portable format "
+     "to_roaring($self)\n--\n\nThe set in the Roaring portable format (the 64-bit portable format "
      "when an id is 2**32 or more)."},
     {"from_roaring", (PyCFunction)(void (*)(void))set_from_roaring, METH_FASTCALL | METH_CLASS,
-     "from_roaring(db, data, /)\n--\n\nA Set of db read from Roaring bytes (any Roaring "
+     "from_roaring($type, db, data, /)\n--\n\nA Set of db read from Roaring bytes (any Roaring "
      "implementation's portable format); CorruptError on malformed data."},
     {NULL, NULL, 0, NULL},
 };

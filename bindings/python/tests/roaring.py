@@ -44,8 +44,7 @@ def _runs(lows):
 
 def encode32(ids, runs=False):
     """Portable bytes of a set of ids < 2**32. runs=True writes each container
-    as a run container when that is smaller (what CRoaring does after
-    runOptimize)."""
+    as a run container when CRoaring's runOptimize would make it one."""
     ids = sorted(set(ids))
     assert all(0 <= v < 2**32 for v in ids)
     conts = sorted(_containers(ids).items())
@@ -53,9 +52,12 @@ def encode32(ids, runs=False):
     bodies, is_run = [], []
     for _, lows in conts:
         card = len(lows)
-        plain = 2 * card if card <= 4096 else 8192
         r = _runs(lows)
-        if runs and 2 + 4 * len(r) < plain:
+        # CRoaring's runOptimize: a run container when strictly smaller than
+        # the other kind, sizes as it counts them (array 2c + 2, bitset
+        # 8192, run 2 + 4r), so that both write the same bytes.
+        other = 2 * card + 2 if card <= 4096 else 8192
+        if runs and 2 + 4 * len(r) < other:
             bodies.append(struct.pack("<H", len(r)) + b"".join(struct.pack("<HH", a, b - a) for a, b in r))
             is_run.append(True)
         elif card <= 4096:

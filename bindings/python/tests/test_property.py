@@ -75,8 +75,9 @@ def test_roaring_round_trip(g):
 
 
 class TagMachine(RuleBasedStateMachine):
-    """Tags, untags, bulk tags, deletes, renames and rolled-back transactions
-    on a db, checked against dicts of Python sets after every step."""
+    """Tags, untags, bulk tags, upserts, deletes, renames, merges, tag
+    deletions and rolled-back transactions on a db, checked against dicts of
+    Python sets after every step."""
 
     def __init__(self):
         super().__init__()
@@ -127,6 +128,26 @@ class TagMachine(RuleBasedStateMachine):
         if len(new) < 60:
             self.db.rename_tag(self.names[key], new)
             self.names[key] = new
+
+    @rule(cid=ids)
+    def upsert(self, cid):
+        self.db.upsert(cid, T0)
+        self.customers.add(cid)
+
+    @rule(source=st.sampled_from(TAGS[:3]), into=st.sampled_from(TAGS))
+    def merge(self, source, into):
+        if source == into:
+            return
+        self.db.merge_tags(self.names[source], self.names[into], T0)
+        moved, self.model[source] = self.model[source], set()
+        for cid in sorted(moved):  # with into's exclusivity
+            self._add(cid, into)
+
+    @rule(key=st.sampled_from(TAGS[:3]))
+    def delete_tag(self, key):
+        # The name comes back (empty) on next use: group g is not exclusive.
+        self.db.delete_tag(self.names[key])
+        self.model[key] = set()
 
     @rule(cid=ids, key=st.sampled_from(TAGS))
     def rolled_back(self, cid, key):
