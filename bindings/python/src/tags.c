@@ -165,8 +165,57 @@ static int u64_buffer(PyObject *o, Py_buffer *view) {
   return 0;
 }
 
+/*
+ * A range of ids computed in C: 1 with *out and *n filled, 0 when o is not a
+ * range this can do (the generic path then iterates it), -1 with an error.
+ * The ends are converted like any id, so a range reaching outside
+ * [0, 2**64) fails as its iteration would; the ids in between lie between
+ * the ends.
+ */
+static int range_ids(PyObject *o, uint64_t **out, size_t *n) {
+  if (!PyRange_Check(o)) return 0;
+  Py_ssize_t len = PyObject_Length(o);
+  if (len < 0) {
+    PyErr_Clear(); /* longer than sys.maxsize: let iteration decide */
+    return 0;
+  }
+  if (len == 0) {
+    *out = NULL;
+    *n = 0;
+    return 1;
+  }
+  if ((size_t)len > PY_SSIZE_T_MAX / sizeof(uint64_t)) return 0;
+  uint64_t first, last;
+  PyObject *a = PySequence_GetItem(o, 0);
+  PyObject *b = a ? PySequence_GetItem(o, len - 1) : NULL;
+  int bad = !b || pondpy_cid(a, &first) < 0 || pondpy_cid(b, &last) < 0;
+  Py_XDECREF(a);
+  Py_XDECREF(b);
+  if (bad) return -1;
+  /* step = (last - first) / (len - 1), exact in two's complement. */
+  uint64_t step = 0;
+  if (len > 1) {
+    uint64_t span = last - first;
+    int down = last < first;
+    uint64_t mag = (down ? (uint64_t)0 - span : span) / (uint64_t)(len - 1);
+    step = down ? (uint64_t)0 - mag : mag;
+  }
+  uint64_t *ids = PyMem_Malloc((size_t)len * sizeof *ids);
+  if (!ids) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  uint64_t v = first;
+  for (Py_ssize_t i = 0; i < len; i++, v += step) ids[i] = v;
+  *out = ids;
+  *n = (size_t)len;
+  return 1;
+}
+
 /* Converts any iterable of ints into a PyMem_Malloc'd array. */
 static int collect_ids(PyObject *o, uint64_t **out, size_t *n) {
+  int r = range_ids(o, out, n);
+  if (r) return r < 0 ? -1 : 0;
   size_t cap = 0, len = 0;
   uint64_t *ids = NULL;
   PyObject *it = NULL, *item;
@@ -178,7 +227,20 @@ static int collect_ids(PyObject *o, uint64_t **out, size_t *n) {
     if (list) {
       /* Re-read the size: an item's __index__ may have changed the list. */
       if (i >= Py_SIZE(o)) break;
-      item = Py_NewRef(PyList_Check(o) ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i));
+      item = PyList_Check(o) ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i);
+      /* An exact int converts without running Python code, so it can be
+       * read borrowed: no reference count traffic for the common case. */
+      if (PyLong_CheckExact(item) && len < cap) {
+        unsigned long long v = PyLong_AsUnsignedLongLong(item);
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+          if (PyErr_ExceptionMatches(PyExc_OverflowError))
+            PyErr_SetString(PyExc_OverflowError, "customer id out of range [0, 2**64)");
+          goto fail;
+        }
+        ids[len++] = (uint64_t)v;
+        continue;
+      }
+      Py_INCREF(item);
     } else if (!(item = PyIter_Next(it))) {
       if (PyErr_Occurred()) goto fail;
       break;

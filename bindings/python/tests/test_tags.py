@@ -8,6 +8,14 @@ import pond
 from conftest import T0
 
 
+class Index:
+    def __init__(self, v):
+        self.v = v
+
+    def __index__(self):
+        return self.v
+
+
 def test_tag_untag_has_tag(people):
     db = people
     assert not db.has_tag(1, "src/store")
@@ -140,6 +148,46 @@ def test_tag_many_conversion_errors(people):
     with pytest.raises(RuntimeError):
         db.tag_many("src/store", broken(), T0)
     assert len(db.members("src/store")) == 0
+
+
+RANGES = [range(0), range(5, 5), range(3, 40, 7), range(40, 3, -7), range(2**64 - 10, 2**64),
+          range(2**64 - 1, -1, -(2**63)), range(7, 8, 10**30), range(0, 2**64, 2**62),
+          range(10, 0, -1), range(1, 70_000, 3)]
+
+
+@pytest.mark.parametrize("r", RANGES, ids=str)
+def test_tag_many_of_a_range_is_the_range(r):
+    # ranges are computed in C (no int objects): same members as a list.
+    with pond.open(autocreate=True) as db:
+        db.define({"tag_groups": [{"name": "g"}]})
+        db.tag_many("g/r", r, T0)
+        db.tag_many("g/l", list(r), T0)
+        assert list(db.members("g/r")) == sorted(r)
+        assert db.members("g/r") == db.members("g/l")
+
+
+@pytest.mark.parametrize("r", [range(-1, 5), range(5, -2, -1), range(2**64 - 2, 2**64 + 1),
+                               range(2**70, 2**70 + 3), range(-5, -1)])
+def test_tag_many_of_a_range_outside_ids_overflows(r):
+    with pond.open(autocreate=True) as db:
+        db.define({"tag_groups": [{"name": "g"}]})
+        with pytest.raises(OverflowError):
+            db.tag_many("g/r", r, T0)
+        assert len(db) == 0
+
+
+def test_tag_many_list_fast_path_errors(people):
+    db = people
+    for bad in ([1, -1], [1, 2**64], [1, 2, 2**100]):
+        with pytest.raises(OverflowError, match="out of range"):
+            db.tag_many("src/store", bad, T0)
+    with pytest.raises(TypeError):
+        db.tag_many("src/store", [1, True], T0)
+    with pytest.raises(TypeError):
+        db.tag_many("src/store", (1, 2.0), T0)
+    assert len(db.members("src/store")) == 0
+    db.tag_many("src/store", [3, Index(1), 2], T0)  # mixed exact ints and __index__
+    assert list(db.members("src/store")) == [1, 2, 3]
 
 
 def test_tag_many_survives_a_list_mutated_by_index(people):
