@@ -36,6 +36,64 @@ KN_AVX2 static inline uint64_t hsum64(__m256i acc) {
          (uint64_t)_mm256_extract_epi64(acc, 2) + (uint64_t)_mm256_extract_epi64(acc, 3);
 }
 
+/* Carry-save adder: (h, l) := a + b + c, bitwise. */
+#define CSA(h, l, a, b, c)                                        \
+  do {                                                            \
+    __m256i u_ = _mm256_xor_si256(a, b);                          \
+    h = _mm256_or_si256(_mm256_and_si256(a, b), _mm256_and_si256(u_, c)); \
+    l = _mm256_xor_si256(u_, c);                                  \
+  } while (0)
+
+KN_AVX2 static inline __m256i sum64(__m256i v) {
+  return _mm256_sad_epu8(nibble_count(v), _mm256_setzero_si256());
+}
+
+/* Popcount of op(a[i], b[i]) over 1024 words by Harley-Seal: sixteen
+ * vectors are folded through carry-save adders so that only one vector in
+ * sixteen goes through the nibble-lookup count (Muła, Kurz, Lemire). */
+#define HS_LOAD(k) OPV(_mm256_loadu_si256((const __m256i *)(a + i + 4 * (k))), \
+                       _mm256_loadu_si256((const __m256i *)(b + i + 4 * (k))))
+#define HS_BODY                                                                      \
+  __m256i total = _mm256_setzero_si256(), ones = total, twos = total, fours = total,    \
+          eights = total, sixteens, twosA, twosB, foursA, foursB, eightsA, eightsB;     \
+  for (uint32_t i = 0; i < 1024; i += 64) {                                            \
+    CSA(twosA, ones, ones, HS_LOAD(0), HS_LOAD(1));                                   \
+    CSA(twosB, ones, ones, HS_LOAD(2), HS_LOAD(3));                                   \
+    CSA(foursA, twos, twos, twosA, twosB);                                            \
+    CSA(twosA, ones, ones, HS_LOAD(4), HS_LOAD(5));                                   \
+    CSA(twosB, ones, ones, HS_LOAD(6), HS_LOAD(7));                                   \
+    CSA(foursB, twos, twos, twosA, twosB);                                            \
+    CSA(eightsA, fours, fours, foursA, foursB);                                       \
+    CSA(twosA, ones, ones, HS_LOAD(8), HS_LOAD(9));                                   \
+    CSA(twosB, ones, ones, HS_LOAD(10), HS_LOAD(11));                                 \
+    CSA(foursA, twos, twos, twosA, twosB);                                            \
+    CSA(twosA, ones, ones, HS_LOAD(12), HS_LOAD(13));                                 \
+    CSA(twosB, ones, ones, HS_LOAD(14), HS_LOAD(15));                                 \
+    CSA(foursB, twos, twos, twosA, twosB);                                            \
+    CSA(eightsB, fours, fours, foursA, foursB);                                       \
+    CSA(sixteens, eights, eights, eightsA, eightsB);                                  \
+    total = _mm256_add_epi64(total, sum64(sixteens));                                 \
+  }                                                                                  \
+  total = _mm256_slli_epi64(total, 4);                                               \
+  total = _mm256_add_epi64(total, _mm256_slli_epi64(sum64(eights), 3));              \
+  total = _mm256_add_epi64(total, _mm256_slli_epi64(sum64(fours), 2));               \
+  total = _mm256_add_epi64(total, _mm256_slli_epi64(sum64(twos), 1));                \
+  total = _mm256_add_epi64(total, sum64(ones));                                      \
+  return (uint32_t)hsum64(total)
+
+#define OPV(x, y) _mm256_and_si256(x, y)
+KN_AVX2 static uint32_t hs_and(const uint64_t *a, const uint64_t *b) { HS_BODY; }
+#undef OPV
+#define OPV(x, y) _mm256_or_si256(x, y)
+KN_AVX2 static uint32_t hs_or(const uint64_t *a, const uint64_t *b) { HS_BODY; }
+#undef OPV
+#define OPV(x, y) _mm256_andnot_si256(y, x)
+KN_AVX2 static uint32_t hs_andnot(const uint64_t *a, const uint64_t *b) { HS_BODY; }
+#undef OPV
+#define OPV(x, y) _mm256_xor_si256(x, y)
+KN_AVX2 static uint32_t hs_xor(const uint64_t *a, const uint64_t *b) { HS_BODY; }
+#undef OPV
+
 KN_AVX2 uint64_t kn_popcount_avx2(const uint64_t *w, size_t n) {
   __m256i acc = _mm256_setzero_si256();
   size_t i = 0;
@@ -66,6 +124,14 @@ KN_AVX2 uint64_t kn_popcount_avx2(const uint64_t *w, size_t n) {
   }
 
 KN_AVX2 uint32_t kn_words_op_avx2(int op, const uint64_t *a, const uint64_t *b, uint64_t *out) {
+  if (!out) {
+    switch (op) {
+      case BM_AND: return hs_and(a, b);
+      case BM_OR: return hs_or(a, b);
+      case BM_ANDNOT: return hs_andnot(a, b);
+      default: return hs_xor(a, b);
+    }
+  }
   __m256i acc = _mm256_setzero_si256();
   switch (op) {
     case BM_AND: OP_LOOP(_mm256_and_si256(x, y)); break;
