@@ -16,19 +16,34 @@ build=${POND_PY_BUILD:-$root/build-test-python}
 py=/usr/bin/python3
 echo "0 passed, 1 failed" >"$out" # until the suite says otherwise
 
-fail() { echo "python: $*" >&2; echo "0 passed, 1 failed" >"$out"; exit 1; }
+# Failing before pytest ran still reports, to OUTFILE and to stdout.
+fail() { echo "python: $*" >&2; echo "0 passed, 1 failed" >"$out"; cat "$out"; exit 1; }
+
+# Setup (into a clean directory: a half-made one from an interrupted run
+# would not configure) and build; a build directory that fails is set up
+# afresh once, so a stale one from an older tree cannot fail the suite.
+setup() {
+  local log
+  log=$(mktemp)
+  rm -rf "$build"
+  "${meson_cmd[@]}" setup "$build" --werror -Dpython=enabled -Dtests=false -Dbench=false \
+    -Dbuildtype=debugoptimized </dev/null >"$log" 2>&1 \
+    || { cat "$log" >&2; rm -f "$log"; rm -rf "$build"; return 1; }
+  rm -f "$log"
+}
+build_it() { ninja -C "$build" </dev/null >"$build/python-build.log" 2>&1; }
 
 # Run meson under the same interpreter, so find_installation() finds it.
 meson_cmd=("$py" -m mesonbuild.mesonmain)
+command -v ninja >/dev/null || fail "ninja is not installed"
+"$py" -c 'import mesonbuild' 2>/dev/null || fail "meson is not importable by $py"
 if [ ! -f "$build/build.ninja" ]; then
-  log=$(mktemp)
-  "${meson_cmd[@]}" setup "$build" --werror -Dpython=enabled -Dtests=false -Dbench=false \
-    -Dbuildtype=debugoptimized </dev/null >"$log" 2>&1 \
-    || { cat "$log" >&2; rm -f "$log"; rm -rf "$build"; fail "meson setup failed"; }
-  rm -f "$log"
+  setup || fail "meson setup failed"
 fi
-ninja -C "$build" </dev/null >"$build/python-build.log" 2>&1 \
-  || { tail -40 "$build/python-build.log" >&2; fail "build failed"; }
+if ! build_it; then
+  echo "python: build failed; setting $build up afresh" >&2
+  { setup && build_it; } || { tail -40 "$build/python-build.log" >&2 2>/dev/null; fail "build failed"; }
+fi
 
 junit=$build/python-junit.xml
 rm -f "$junit"
@@ -47,6 +62,8 @@ suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
 n = lambda k: sum(int(s.get(k, 0)) for s in suites)
 failed = n("failures") + n("errors")
 passed = n("tests") - failed - n("skipped")
+if passed + failed == 0:  # nothing ran: that is a failure too
+    failed = 1
 with open(sys.argv[2], "w") as f:
     f.write(f"{passed} passed, {failed} failed\n")
 PY
