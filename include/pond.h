@@ -251,8 +251,9 @@ POND_API int pond_rollback(pond_db *db);
  * Creates customer cid (added_at = ts) or, if it exists, does nothing. Any
  * uint64_t is a valid id.
  *
- * POND_AUTOCREATE: pond_tag_add and pond_tag_add_many naming an unknown
- * customer create it first (added_at = the call's ts), in the same call.
+ * POND_AUTOCREATE: pond_tag_add, pond_tag_add_many, pond_event and
+ * pond_message naming an unknown customer create it first (added_at = the
+ * call's ts), in the same call.
  * Calls without a timestamp (attributes) and removals do not create: they
  * return POND_NOTFOUND.
  */
@@ -361,6 +362,34 @@ POND_API int pond_attr_clear(pond_db *db, uint64_t cid, const char *attr);
  */
 POND_API int pond_attr_get_int(pond_db *db, uint64_t cid, const char *attr, int64_t *v);
 POND_API int pond_attr_get_str(pond_db *db, uint64_t cid, const char *attr, const char **v);
+
+/* ------------------------------------------------------------------ events */
+
+/*
+ * Customer cid received the host's event `name` (UTF-8, 1-256 bytes) at ts.
+ * Its effects: last_seen becomes max(last_seen, ts) (activity), and when
+ * `name` is a declared counter (pond_define "counters"), count('name')
+ * grows by one and last('name') becomes max(last('name'), ts) — both
+ * queryable, and kept in the customer's record. An event that is no
+ * counter still counts as activity. Lifecycle machines are not in this
+ * version: no transition fires yet. Errors: POND_NOTFOUND (no such
+ * customer, unless POND_AUTOCREATE), POND_EINVAL (NULL or malformed name,
+ * ts == INT64_MIN, or a name the library raises itself: "message" — use
+ * pond_message — "customer.added", "tag.added:…", "tag.removed:…",
+ * "stage.entered:…", "segment.entered:…", "segment.left:…", "keyword:…").
+ * Undone by pond_rollback like every call.
+ */
+POND_API int pond_event(pond_db *db, uint64_t cid, const char *name, int64_t ts);
+
+/*
+ * Customer cid sent a chat message text[0..len) (UTF-8; len may be
+ * POND_NTS) at ts: the built-in event "message", with the effects of
+ * pond_event (last_seen; the counter "message" when declared). This
+ * version records the activity only: keyword matching (definitions
+ * "keywords") is not in it yet, and the text is not kept. POND_EINVAL for
+ * invalid UTF-8 or ts == INT64_MIN; POND_NOTFOUND as pond_event.
+ */
+POND_API int pond_message(pond_db *db, uint64_t cid, const char *text, size_t len, int64_t ts);
 
 /* ------------------------------------------------------------------ queries */
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "query/qydb.h"
 
 static _Thread_local char open_errmsg[160];
 
@@ -108,6 +109,7 @@ void pond_close(pond_db *db) {
   if (!db) return;
   pc_mem *m = &db->mem;
   db_txn_close(db);
+  qy_db_close(db);
   uint64_t cid, v;
   size_t it = 0;
   while (pc_map64_next(&db->cus, &it, &cid, &v)) cu_free(m, (cu_rec *)(uintptr_t)v);

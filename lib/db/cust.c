@@ -9,6 +9,7 @@
 #include <inttypes.h>
 
 #include "db/db.h"
+#include "query/qydb.h"
 
 cu_rec *db_cust(const pond_db *db, uint64_t cid) {
   uint64_t v;
@@ -21,10 +22,7 @@ int db_no_cust(pond_db *db, uint64_t cid) {
   return pc_errf(&db->err, POND_NOTFOUND, "customer %" PRIu64 " does not exist", cid);
 }
 
-void db_cust_changed(pond_db *db, uint64_t cid) {
-  (void)db;
-  (void)cid;
-}
+void db_cust_changed(pond_db *db, uint64_t cid) { qy_db_touch(db, cid); }
 
 int db_cust_reserve(pond_db *db, uint64_t cid, uint32_t extra, cu_rec **out) {
   uint64_t *ref = db_cust_ref(db, cid);
@@ -74,6 +72,7 @@ static int cust_delete(pond_db *db, uint64_t cid) {
   int rc = db_touch_all(db, DB_NEED_CALL);
   const uint32_t *k = cu_ckeys(r);
   for (uint32_t i = 0; rc >= 0 && i < r->n; i++) {
+    if (cu_is_ctr(k[i])) continue; /* counters live in the record only */
     if (k[i] & CU_ATTR) {
       uint32_t a = k[i] & ~CU_ATTR;
       rc = db_touch_has(db, a, DB_NEED_CALL);

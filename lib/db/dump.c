@@ -54,6 +54,18 @@ void db_dump(pond_db *db, pj_buf *out) {
       pj_buf_put(out, d->groups[i].json, d->groups[i].jlen);
       pj_buf_puts(out, "\n");
     }
+  for (uint32_t i = 0; i < d->ncounters; i++)
+    if (d->counters[i].live) {
+      putf(out, "counter %u ", i);
+      pj_buf_put(out, d->counters[i].json, d->counters[i].jlen);
+      pj_buf_puts(out, "\n");
+    }
+  for (uint32_t i = 0; i < d->nsegments; i++)
+    if (d->segments[i].live) {
+      putf(out, "segment %u ", i);
+      pj_buf_put(out, d->segments[i].json, d->segments[i].jlen);
+      pj_buf_puts(out, "\n");
+    }
   putf(out, "tags next=%u live=%u\n", db->tags.n, db->tags.live);
   for (uint32_t i = 1; i < db->tags.n; i++) {
     const tg_tag *t = &db->tags.v[i];
@@ -91,6 +103,10 @@ void db_dump(pond_db *db, pj_buf *out) {
         putf(out, " t%u@%" PRId64, k[i], v[i]);
         continue;
       }
+      if (cu_is_ctr(k[i])) {
+        putf(out, " %c%u=%" PRId64, k[i] & 1 ? 'l' : 'c', (k[i] & ~CU_CTR) >> 1, v[i]);
+        continue;
+      }
       uint32_t a = k[i] & ~CU_ATTR;
       putf(out, " a%u=", a);
       if (a < d->nattrs && d->attrs[a].type == DF_T_STRING && (uint64_t)v[i] < db->av[a].dict.n)
@@ -125,6 +141,17 @@ int db_check(pond_db *db, char *why, size_t cap) {
     if (r->n > r->cap) WHY("customer %" PRIu64 ": %u entries, capacity %u", cid, r->n, r->cap);
     for (uint32_t i = 0; i < r->n; i++) {
       if (i && k[i - 1] >= k[i]) WHY("customer %" PRIu64 ": entries out of order", cid);
+      if (cu_is_ctr(k[i])) {
+        uint32_t c = (k[i] & ~CU_CTR) >> 1;
+        if (c >= d->ncounters || !d->counters[c].live) WHY("customer %" PRIu64 ": dead counter %u", cid, c);
+        /* count and last come in pairs, count > 0 */
+        uint32_t pos;
+        if (!(k[i] & 1) && (cu_cvals(r)[i] <= 0 || !cu_find(r, k[i] | 1, &pos)))
+          WHY("customer %" PRIu64 ": counter %u without a positive count and a last time", cid, c);
+        if ((k[i] & 1) && !cu_find(r, k[i] & ~1u, &pos))
+          WHY("customer %" PRIu64 ": counter %u has a last time but no count", cid, c);
+        continue;
+      }
       if (k[i] & CU_ATTR) {
         uint32_t a = k[i] & ~CU_ATTR;
         if (a >= d->nattrs || !d->attrs[a].live) WHY("customer %" PRIu64 ": dead attribute %u", cid, a);

@@ -15,6 +15,14 @@
  * dictionary). So a customer's tags come first, in ascending id order, and
  * an unset attribute has no entry (NULL costs nothing).
  *
+ * Counters (define: "counters") are entries too, after the attributes: key
+ * CU_CTR | (counter id << 1) holds count('e') (> 0) and key
+ * CU_CTR | (counter id << 1) | 1 holds last('e') (the latest event time).
+ * Both exist from the customer's first 'e' event on (pond_event,
+ * pond_message for the counter "message"); no entries means count 0 and
+ * last NULL. CU_CTR keys have both top bits set, so attribute ids stay
+ * below CU_CTR_MIN_BIT (cu_is_attr tells the two apart).
+ *
  * Keeping values and keys in two arrays avoids padding: an entry costs 12
  * bytes. Capacity grows by about half (amortized O(1) appends, at most ~1/3
  * slack) and a record is never shrunk in place; a before-image copy
@@ -30,6 +38,17 @@
 #include "core/mem.h"
 
 #define CU_ATTR 0x80000000u
+#define CU_CTR 0xC0000000u         /* counter entries (see above) */
+#define CU_CTR_MAX ((1u << 29) - 1) /* largest counter id */
+#define CU_ATTR_MAX 0x3FFFFFFFu     /* largest attribute id */
+
+/* What an entry key is. */
+static inline int cu_is_tag(uint32_t k) { return !(k & CU_ATTR); }
+static inline int cu_is_attr(uint32_t k) { return (k & CU_CTR) == CU_ATTR; }
+static inline int cu_is_ctr(uint32_t k) { return (k & CU_CTR) == CU_CTR; }
+/* Counter entry keys: count('e') and last('e') of counter id. */
+static inline uint32_t cu_ctr_count_key(uint32_t id) { return CU_CTR | id << 1; }
+static inline uint32_t cu_ctr_last_key(uint32_t id) { return CU_CTR | id << 1 | 1u; }
 #define CU_UNSET INT64_MIN /* last_seen before any activity */
 
 typedef struct cu_rec {

@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "define/plan.h"
+#include "query/qydb.h"
 
 typedef struct newtag {
   char *name;
@@ -85,6 +86,33 @@ static int group_json(pc_mem *m, const dfp_group *g, char **out, size_t *len) {
   return finish_json(&b, out, len);
 }
 
+/* The open transaction's images of every customer holding counter id's
+ * entries (there is no bitmap of holders: O(customers)). */
+static int counter_drop_prepare(pond_db *db, uint32_t id) {
+  if (!db->tx.open) return POND_OK;
+  uint64_t cid, v;
+  size_t it = 0;
+  uint32_t pos;
+  while (pc_map64_next(&db->cus, &it, &cid, &v))
+    if (cu_find((const cu_rec *)(uintptr_t)v, cu_ctr_count_key(id), &pos))
+      POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
+  return POND_OK;
+}
+
+/* Every customer loses counter id's entries (never fails). */
+static void counter_drop_apply(pond_db *db, uint32_t id) {
+  uint64_t cid, v;
+  size_t it = 0;
+  uint32_t pos;
+  while (pc_map64_next(&db->cus, &it, &cid, &v)) {
+    cu_rec *r = (cu_rec *)(uintptr_t)v;
+    int had = 0;
+    if (cu_find(r, cu_ctr_last_key(id), &pos)) cu_erase_at(r, pos), had = 1;
+    if (cu_find(r, cu_ctr_count_key(id), &pos)) cu_erase_at(r, pos), had = 1;
+    if (had) db_cust_changed(db, cid);
+  }
+}
+
 static int phase_drops(dfa *a) {
   pond_db *db = a->db;
   for (size_t i = 0; i < a->p->ndrops; i++) {
@@ -93,6 +121,11 @@ static int phase_drops(dfa *a) {
     if (d->kind == DFP_ATTR) {
       POND_TRY(db_attr_drop_prepare(db, d->id));
       df_attr_drop(a->m, a->nd, d->id);
+    } else if (d->kind == DFP_COUNTER) {
+      POND_TRY(counter_drop_prepare(db, d->id));
+      df_counter_drop(a->m, a->nd, d->id);
+    } else if (d->kind == DFP_SEGMENT) {
+      df_segment_drop(a->m, a->nd, d->id);
     } else if (d->kind == DFP_TAG) {
       POND_TRY(tg_delete_prepare(db, d->id));
     } else {
@@ -174,12 +207,129 @@ static int phase_groups(dfa *a) {
   return POND_OK;
 }
 
+static int phase_counters(dfa *a) {
+  for (size_t i = 0; i < a->p->ncounters; i++) {
+    const dfp_counter *k = &a->p->counters[i];
+    uint32_t id;
+    if (df_counter_find(a->nd, k->name, k->len, &id) == POND_OK) continue; /* nothing to change */
+    if (a->nd->ncounters > CU_CTR_MAX)
+      return pc_errf(&a->db->err, POND_ELIMIT, "define: too many counters defined over time");
+    pj_buf b;
+    char *js;
+    size_t jl;
+    pj_buf_init(&b, a->m);
+    pj_buf_str(&b, k->name, k->len);
+    POND_TRY(finish_json(&b, &js, &jl));
+    if (df_counter_add(a->m, a->nd, k->name, k->len, js, jl, &id) < 0) {
+      pc_free(a->m, js, jl + 1);
+      return POND_ENOMEM;
+    }
+  }
+  return POND_OK;
+}
+
+static int phase_segments(dfa *a) {
+  for (size_t i = 0; i < a->p->nsegments; i++) {
+    const dfp_segment *g = &a->p->segments[i];
+    const pj_value *w = g->where;
+    pj_buf b;
+    char *js, *where = pc_strndup(a->m, w->u.str.s, w->u.str.len);
+    size_t jl;
+    uint32_t id;
+    if (!where) return POND_ENOMEM;
+    pj_buf_init(&b, a->m);
+    pj_buf_puts(&b, "{\"name\":");
+    pj_buf_str(&b, g->name, g->len);
+    pj_buf_puts(&b, ",\"where\":");
+    pj_buf_str(&b, w->u.str.s, w->u.str.len);
+    pj_buf_puts(&b, "}");
+    int rc = finish_json(&b, &js, &jl);
+    if (rc >= 0 && (rc = df_segment_put(a->m, a->nd, g->name, g->len, where, w->u.str.len, js,
+                                        jl, &id)) < 0)
+      pc_free(a->m, js, jl + 1);
+    if (rc < 0) {
+      pc_free(a->m, where, w->u.str.len + 1);
+      return POND_ENOMEM;
+    }
+  }
+  return POND_OK;
+}
+
+/* The document's view of the tags for checking segments: tags it drops
+ * (by name or with their group) are gone, tags it pre-creates exist. */
+static int view_hidden(void *arg, uint32_t tag) { return dropped(arg, DFP_TAG, tag); }
+
+static int view_extra(void *arg, const char *name, size_t len) {
+  const dfa *a = arg;
+  for (size_t i = 0; i < a->nnt; i++)
+    if (a->nt[i].len == len && memcmp(a->nt[i].name, name, len) == 0) return 1;
+  return 0;
+}
+
+/* Turns the query error in db->err about segment g into a define error:
+ * at `path` (with the offset of `at`), or naming a segment defined before. */
+static int segment_failed(dfa *a, const df_segment *g, const char *path, const pj_value *at,
+                          int rc) {
+  pond_db *db = a->db;
+  if (rc == POND_ENOMEM) return rc;
+  char q[PC_ERRMSG_MAX];
+  snprintf(q, sizeof q, "%s", db->err.msg);
+  int code = rc == POND_ELIMIT ? POND_ELIMIT : POND_EINVAL;
+  if (at) {
+    pc_errf(&db->err, code, "define:%s: %s", path, q);
+    db->err.offset = (long)at->offset;
+  } else {
+    pc_errf(&db->err, code,
+            "define:$: segment '%.*s' (defined before) would no longer be valid: %s; drop or "
+            "redefine it in the same document",
+            (int)(g->len > 100 ? 100 : g->len), g->name, q);
+  }
+  return code;
+}
+
+/* Every live segment of the new definitions must prepare against them:
+ * names resolve, types check, references to segments have no cycle. The
+ * document's own segments first (in document order), then the others. */
+static int check_segments(dfa *a) {
+  pond_db *db = a->db;
+  df_defs *nd = a->nd;
+  if (!nd->segment_ids.count) return POND_OK;
+  qy_dbschema ctx = {db, nd, view_hidden, view_extra, a};
+  qy_schema s;
+  qy_db_schema(&ctx, &s);
+  for (size_t pass = 0; pass < 2; pass++) {
+    for (uint32_t id = 0; id < nd->nsegments; id++) {
+      const df_segment *g = &nd->segments[id];
+      if (!g->live) continue;
+      size_t k = 0;
+      while (k < a->p->nsegments && !(a->p->segments[k].len == g->len &&
+                                      memcmp(a->p->segments[k].name, g->name, g->len) == 0))
+        k++;
+      int listed = k < a->p->nsegments;
+      if (listed != (pass == 0)) continue;
+      qy_query *q = NULL;
+      int rc = qy_prepare(&db->mem, &s, &db->lim, g->where, g->wlen, 0, &q, &db->err);
+      qy_query_free(q);
+      if (rc < 0) {
+        char path[64];
+        snprintf(path, sizeof path, "$.segments[%zu].where", k);
+        return segment_failed(a, g, path, listed ? a->p->segments[k].where : NULL, rc);
+      }
+    }
+  }
+  return POND_OK;
+}
+
 static void phase_b(dfa *a) {
   pond_db *db = a->db;
   for (size_t i = 0; i < a->p->ndrops; i++) {
     const dfp_drop *d = &a->p->drops[i];
     if (d->kind == DFP_ATTR) {
       db_attr_drop_apply(db, d->id);
+    } else if (d->kind == DFP_COUNTER) {
+      counter_drop_apply(db, d->id);
+    } else if (d->kind == DFP_SEGMENT) {
+      /* the definitions swap below removes it */
     } else if (d->kind == DFP_TAG) {
       if (db->tags.v[d->id].live) tg_delete_apply(db, d->id);
     } else {
@@ -206,7 +356,12 @@ int df_apply(pond_db *db, const df_plan *p) {
   if (rc >= 0) rc = phase_drops(&a);
   if (rc >= 0) rc = phase_attrs(&a);
   if (rc >= 0) rc = phase_groups(&a);
+  if (rc >= 0) rc = phase_counters(&a);
+  if (rc >= 0) rc = phase_segments(&a);
+  if (rc >= 0 && a.nd->nattrs > CU_ATTR_MAX)
+    rc = pc_errf(&db->err, POND_ELIMIT, "define: too many attributes defined over time");
   if (rc >= 0 && a.nnt >= CU_ATTR) rc = pc_errf(&db->err, POND_ELIMIT, "define: too many tags");
+  if (rc >= 0) rc = check_segments(&a);
   if (rc >= 0 && a.nnt) rc = db_touch_tagnew(db, DB_NEED_TXN);
   if (rc >= 0) rc = tg_reserve(db, (uint32_t)a.nnt);
   if (rc >= 0) rc = db_touch_avn(db, DB_NEED_TXN);

@@ -5,8 +5,10 @@
  *   define:$.tag_groups[1].ttl: invalid duration '3x' (...)
  *
  * with pond_error_offset at the offending JSON value. Structure first (root
- * keys in document order), then "drop", "attributes", "tag_groups" in that
- * order, each in document order: the first problem found is reported.
+ * keys in document order), then "drop", "attributes", "tag_groups",
+ * "counters", "segments" in that order, each in document order: the first
+ * problem found is reported. (Segment expressions are checked by df_apply,
+ * once the definitions the document produces are known.)
  * Conflicts with the data (a type change while customers have values, an
  * exclusive group whose customers hold two of its tags) are POND_ECONFLICT;
  * everything else is POND_EINVAL (POND_ELIMIT past the attribute limit).
@@ -192,9 +194,8 @@ static int is_dropped(const dfc *c, int kind, uint32_t id) {
 }
 
 /* Sections that later versions define. */
-static const char *const later_keys[] = {"counters", "machines", "segments", "keywords",
-                                         "rules", "limits", NULL};
-static const char *const later_drops[] = {"counter", "machine", "segment", "keyword", "rule", NULL};
+static const char *const later_keys[] = {"machines", "keywords", "rules", "limits", NULL};
+static const char *const later_drops[] = {"machine", "keyword", "rule", NULL};
 
 static int in_list(const char *const *l, const char *k, size_t n) {
   for (size_t i = 0; l[i]; i++)
@@ -219,7 +220,8 @@ static int check_drop(dfc *c, const pj_value *arr) {
     POND_TRY(object_with(c, it, path, kinds));
     if (it->u.obj.n != 1)
       return fail(c, it, POND_EINVAL, path,
-                  "expected exactly one of \"attribute\", \"tag_group\" or \"tag\"");
+                  "expected exactly one of \"attribute\", \"tag_group\", \"tag\", "
+                  "\"counter\" or \"segment\"");
     const pj_member *mb = &it->u.obj.items[0];
     const pj_value *v = &mb->value;
     snprintf(kp, sizeof kp, "%s.%s", path, mb->key);
@@ -233,6 +235,14 @@ static int check_drop(dfc *c, const pj_value *arr) {
       d.kind = DFP_ATTR;
       if (df_attr_find(db->defs, s, n, &d.id) < 0)
         return fail(c, v, POND_EINVAL, kp, "attribute '%.*s' is not defined", shown(n), s);
+    } else if (strcmp(mb->key, "counter") == 0) {
+      d.kind = DFP_COUNTER;
+      if (df_counter_find(db->defs, s, n, &d.id) < 0)
+        return fail(c, v, POND_EINVAL, kp, "counter '%.*s' is not defined", shown(n), s);
+    } else if (strcmp(mb->key, "segment") == 0) {
+      d.kind = DFP_SEGMENT;
+      if (df_segment_find(db->defs, s, n, &d.id) < 0)
+        return fail(c, v, POND_EINVAL, kp, "segment '%.*s' is not defined", shown(n), s);
     } else if (strcmp(mb->key, "tag_group") == 0) {
       d.kind = DFP_GROUP;
       if (df_group_find(db->defs, s, n, &d.id) < 0)
@@ -415,6 +425,91 @@ static int check_groups(dfc *c, const pj_value *arr) {
   return rc;
 }
 
+/* ------------------------------------------------------------- counters */
+
+/* An event or segment name: 1..64 bytes without control characters. */
+static int name_ok(dfc *c, const pj_value *v, const char *path) {
+  const char *s = v->u.str.s;
+  size_t n = v->u.str.len;
+  if (n == 0) return fail(c, v, POND_EINVAL, path, "empty name");
+  if (n > TG_PART_MAX) return fail(c, v, POND_EINVAL, path, "name longer than %d bytes", TG_PART_MAX);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return fail(c, v, POND_EINVAL, path, "control character in name");
+  return POND_OK;
+}
+
+static int check_counters(dfc *c, const pj_value *arr) {
+  pond_db *db = c->db;
+  df_plan *p = c->p;
+  if (arr->type != PJ_ARRAY)
+    return fail(c, arr, POND_EINVAL, "$.counters", "expected an array of event names");
+  if (arr->u.arr.n && !(p->counters = pc_calloc(c->m, arr->u.arr.n * sizeof *p->counters)))
+    return POND_ENOMEM;
+  p->ccounters = arr->u.arr.n;
+  size_t live = db->defs->counter_ids.count, added = 0;
+  for (size_t i = 0; i < p->ndrops; i++) live -= p->drops[i].kind == DFP_COUNTER;
+  seen_reset(c);
+  for (size_t i = 0; i < arr->u.arr.n; i++) {
+    const pj_value *v = &arr->u.arr.items[i];
+    char path[64];
+    snprintf(path, sizeof path, "$.counters[%zu]", i);
+    if (v->type != PJ_STRING) return fail(c, v, POND_EINVAL, path, "expected a string (an event name)");
+    POND_TRY(name_ok(c, v, path));
+    if (df_builtin_event(v->u.str.s, v->u.str.len))
+      return fail(c, v, POND_EINVAL, path,
+                  "'%.*s' is a built-in event; this version counts only \"message\" among them",
+                  shown(v->u.str.len), v->u.str.s);
+    POND_TRY(once(c, v, i, path, "$.counters[%zu]"));
+    uint32_t id;
+    if (!(df_counter_find(db->defs, v->u.str.s, v->u.str.len, &id) == POND_OK &&
+          !is_dropped(c, DFP_COUNTER, id)) &&
+        live + ++added > DF_MAX_COUNTERS)
+      return fail(c, v, POND_ELIMIT, path, "more than %d counters", DF_MAX_COUNTERS);
+    p->counters[p->ncounters++] = (dfp_counter){v->u.str.s, v->u.str.len};
+  }
+  return POND_OK;
+}
+
+/* ------------------------------------------------------------- segments */
+
+/* Structure only: the expressions are checked by df_apply, against the
+ * definitions this document produces (query/qy.h). */
+static int check_segments(dfc *c, const pj_value *arr) {
+  static const char *const keys[] = {"name", "where", NULL};
+  pond_db *db = c->db;
+  df_plan *p = c->p;
+  if (arr->type != PJ_ARRAY) return fail(c, arr, POND_EINVAL, "$.segments", "expected an array");
+  if (arr->u.arr.n && !(p->segments = pc_calloc(c->m, arr->u.arr.n * sizeof *p->segments)))
+    return POND_ENOMEM;
+  p->csegments = arr->u.arr.n;
+  size_t live = db->defs->segment_ids.count, added = 0;
+  for (size_t i = 0; i < p->ndrops; i++) live -= p->drops[i].kind == DFP_SEGMENT;
+  seen_reset(c);
+  for (size_t i = 0; i < arr->u.arr.n; i++) {
+    const pj_value *it = &arr->u.arr.items[i], *name, *where;
+    char path[64], np[96], wp[96];
+    snprintf(path, sizeof path, "$.segments[%zu]", i);
+    snprintf(np, sizeof np, "%s.name", path);
+    snprintf(wp, sizeof wp, "%s.where", path);
+    POND_TRY(object_with(c, it, path, keys));
+    POND_TRY(string_of(c, it, "name", path, 1, &name));
+    POND_TRY(name_ok(c, name, np));
+    POND_TRY(once(c, name, i, np, "$.segments[%zu]"));
+    POND_TRY(string_of(c, it, "where", path, 1, &where));
+    if (where->u.str.len > db->lim.query_max_len)
+      return fail(c, where, POND_ELIMIT, wp, "the expression has %zu bytes; limits.query_max_len is %zu",
+                  where->u.str.len, db->lim.query_max_len);
+    uint32_t id;
+    if (!(df_segment_find(db->defs, name->u.str.s, name->u.str.len, &id) == POND_OK &&
+          !is_dropped(c, DFP_SEGMENT, id)) &&
+        live + ++added > DF_MAX_SEGMENTS)
+      return fail(c, it, POND_ELIMIT, path, "more than %d segments", DF_MAX_SEGMENTS);
+    p->segments[p->nsegments++] = (dfp_segment){name->u.str.s, name->u.str.len, where};
+  }
+  return POND_OK;
+}
+
 /* ----------------------------------------------------------------- root */
 
 int df_check(pond_db *db, const pj_value *root, df_plan *p) {
@@ -435,7 +530,7 @@ int df_check(pond_db *db, const pj_value *root, df_plan *p) {
         snprintf(path, sizeof path, "$.%s", mb->key);
         rc = fail(&c, &mb->value, POND_EINVAL, path,
                   "\"%s\" is not supported by this version yet (it defines attributes, "
-                  "tag_groups and drop)",
+                  "tag_groups, counters, segments and drop)",
                   mb->key);
       } else if (!in_list(keys, mb->key, mb->klen)) {
         rc = unknown_key(&c, mb, "$", keys);
@@ -445,6 +540,8 @@ int df_check(pond_db *db, const pj_value *root, df_plan *p) {
     if (rc >= 0 && (v = pj_get(root, "drop"))) rc = check_drop(&c, v);
     if (rc >= 0 && (v = pj_get(root, "attributes"))) rc = check_attrs(&c, v);
     if (rc >= 0 && (v = pj_get(root, "tag_groups"))) rc = check_groups(&c, v);
+    if (rc >= 0 && (v = pj_get(root, "counters"))) rc = check_counters(&c, v);
+    if (rc >= 0 && (v = pj_get(root, "segments"))) rc = check_segments(&c, v);
   }
   pc_map64_free(c.m, &c.drops);
   pc_strmap_free(c.m, &c.seen);
@@ -456,5 +553,7 @@ void df_plan_free(pc_mem *m, df_plan *p) {
   pc_free(m, p->drops, p->cdrops * sizeof *p->drops);
   pc_free(m, p->attrs, p->cattrs * sizeof *p->attrs);
   pc_free(m, p->groups, p->cgroups * sizeof *p->groups);
+  pc_free(m, p->counters, p->ccounters * sizeof *p->counters);
+  pc_free(m, p->segments, p->csegments * sizeof *p->segments);
   memset(p, 0, sizeof *p);
 }

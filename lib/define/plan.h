@@ -7,8 +7,10 @@
  * applies the plan, failing only for lack of memory (and then changing
  * nothing). Names in a plan point into the JSON tree, which must outlive it.
  *
- * Order of application: drops, then attributes, then tag groups — so a
- * document may drop a name and define it anew.
+ * Order of application: drops, then attributes, tag groups, counters and
+ * segments — so a document may drop a name and define it anew. Segments'
+ * expressions are checked while applying (df_apply, before anything
+ * changes), against the definitions the document produces.
  */
 #ifndef POND_DEFINE_PLAN_H
 #define POND_DEFINE_PLAN_H
@@ -20,7 +22,7 @@
 
 struct pond_db;
 
-enum { DFP_ATTR = 1, DFP_GROUP, DFP_TAG };
+enum { DFP_ATTR = 1, DFP_GROUP, DFP_TAG, DFP_COUNTER, DFP_SEGMENT };
 
 typedef struct dfp_drop {
   int kind;    /* DFP_* */
@@ -41,6 +43,17 @@ typedef struct dfp_group {
   const pj_value *tags; /* array of strings, or NULL */
 } dfp_group;
 
+typedef struct dfp_counter {
+  const char *name;
+  size_t len;
+} dfp_counter;
+
+typedef struct dfp_segment {
+  const char *name;
+  size_t len;
+  const pj_value *where; /* the string; its offset is the error position */
+} dfp_segment;
+
 typedef struct df_plan {
   dfp_drop *drops;
   size_t ndrops, cdrops;
@@ -48,13 +61,19 @@ typedef struct df_plan {
   size_t nattrs, cattrs;
   dfp_group *groups;
   size_t ngroups, cgroups;
+  dfp_counter *counters;
+  size_t ncounters, ccounters;
+  dfp_segment *segments;
+  size_t nsegments, csegments;
 } df_plan;
 
 int df_check(struct pond_db *db, const pj_value *root, df_plan *p);
 int df_apply(struct pond_db *db, const df_plan *p);
 void df_plan_free(pc_mem *m, df_plan *p);
 
-/* The most live attributes a db may declare. */
+/* The most live attributes / counters / segments a db may declare. */
 #define DF_MAX_ATTRS 4096
+#define DF_MAX_COUNTERS 4096
+#define DF_MAX_SEGMENTS 4096
 
 #endif

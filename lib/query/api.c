@@ -17,26 +17,27 @@
 struct pond_query {
   pond_db *db;
   qy_query *q;
-  const df_defs *defs; /* the definitions q was checked against */
+  uint64_t gen; /* db->defs_gen when q was checked (a pointer could be reused) */
   char *text;
   size_t len;
 };
 
 static int prepare(pond_db *db, const char *text, size_t len, qy_query **out) {
+  qy_dbschema ctx = {db, db->defs, NULL, NULL, NULL};
   qy_schema s;
-  qy_db_schema(db, &s);
+  qy_db_schema(&ctx, &s);
   return qy_prepare(&db->mem, &s, &db->lim, text, len, 0, out, &db->err);
 }
 
 /* Re-prepares q when the definitions changed since it was prepared. */
 static int current(pond_query *q) {
   pond_db *db = q->db;
-  if (q->defs == db->defs) return POND_OK;
+  if (q->gen == db->defs_gen) return POND_OK;
   qy_query *nq;
   POND_TRY(prepare(db, q->text, q->len, &nq));
   qy_query_free(q->q);
   q->q = nq;
-  q->defs = db->defs;
+  q->gen = db->defs_gen;
   return POND_OK;
 }
 
@@ -65,7 +66,7 @@ int pond_query_prepare(pond_db *db, const char *expr, size_t len, pond_query **o
     goto done;
   }
   q->len = len;
-  q->defs = db->defs;
+  q->gen = db->defs_gen;
   *out = q;
   q = NULL;
 done:
@@ -129,7 +130,8 @@ static int need_columns(pond_db *db, const qy_node *n) {
       if (n->c) POND_TRY(need_columns(db, n->c));
       return POND_OK;
     case QY_COLUMN:
-      if (n->op == QY_COL_ATTR || n->op == QY_COL_ADDED_AT || n->op == QY_COL_LAST_SEEN)
+      if (n->op == QY_COL_ATTR || n->op == QY_COL_ADDED_AT || n->op == QY_COL_LAST_SEEN ||
+          n->op == QY_COL_COUNT || n->op == QY_COL_LAST)
         return qy_dbidx_column(db, n->op, n->id, &c);
       return POND_OK;
     default:

@@ -26,6 +26,8 @@ void qy_db_close(pond_db *db) {
   pc_mem *m = &db->mem;
   for (uint32_t a = 0; a < x->nattr; a++) col_free(m, &x->attr[a]);
   pc_free(m, x->attr, (size_t)x->nattr * sizeof *x->attr);
+  for (uint32_t k = 0; k < x->nctr; k++) col_free(m, &x->ctr[k]);
+  pc_free(m, x->ctr, (size_t)x->nctr * sizeof *x->ctr);
   col_free(m, &x->added);
   col_free(m, &x->seen);
   pc_map64_free(m, &x->pending);
@@ -37,6 +39,8 @@ static int any_built(const qy_dbidx *x) {
   if (x->added.built || x->seen.built) return 1;
   for (uint32_t a = 0; a < x->nattr; a++)
     if (x->attr[a].built) return 1;
+  for (uint32_t k = 0; k < x->nctr; k++)
+    if (x->ctr[k].built) return 1;
   return 0;
 }
 
@@ -60,8 +64,12 @@ static int record_value(const pond_db *db, int col, uint32_t id, const cu_rec *r
     *v = r->last_seen;
     return 1;
   }
-  uint32_t pos;
-  if (!cu_find(r, CU_ATTR | id, &pos)) return 0;
+  uint32_t pos, key = col == QY_COL_COUNT  ? cu_ctr_count_key(id)
+                      : col == QY_COL_LAST ? cu_ctr_last_key(id)
+                                           : CU_ATTR | id;
+  /* count('e') without an entry is 0, which the evaluator supplies for
+   * customers the column does not hold (source.h) */
+  if (!cu_find(r, key, &pos)) return 0;
   *v = cu_cvals(r)[pos];
   return 1;
 }
@@ -102,12 +110,23 @@ static int col_update(pond_db *db, qy_dbcol *c, int col, uint32_t id, uint64_t c
 static qy_dbcol *col_of(qy_dbidx *x, int col, uint32_t id) {
   if (col == QY_COL_ADDED_AT) return &x->added;
   if (col == QY_COL_LAST_SEEN) return &x->seen;
+  if (col == QY_COL_COUNT || col == QY_COL_LAST) {
+    uint64_t k = (uint64_t)id * 2 + (col == QY_COL_LAST);
+    return k < x->nctr ? &x->ctr[k] : NULL;
+  }
   return id < x->nattr ? &x->attr[id] : NULL;
 }
 
+/* The type the column's values have now. */
+static int col_type(const pond_db *db, int col, uint32_t id) {
+  if (col == QY_COL_ATTR) return db->defs->attrs[id].type;
+  return col == QY_COL_COUNT ? QY_T_INT : QY_T_TIME;
+}
+
 static int col_build(pond_db *db, qy_dbcol *c, int col, uint32_t id) {
-  c->type = col == QY_COL_ATTR ? db->defs->attrs[id].type : QY_T_TIME;
-  /* an attribute's holders are its has bitmap; built-ins: everyone */
+  c->type = (uint8_t)col_type(db, col, id);
+  /* an attribute's holders are its has bitmap; counters and built-ins:
+   * anyone (counters keep no bitmap of holders) */
   const bm *who = col == QY_COL_ATTR ? (id < db->nav ? &db->av[id].has : NULL) : &db->all;
   if (who) {
     bm_iter it;
@@ -127,6 +146,7 @@ static int sync(pond_db *db, qy_dbidx *x) {
   pc_mem *m = &db->mem;
   if (x->stale) {
     for (uint32_t a = 0; a < x->nattr; a++) col_free(m, &x->attr[a]);
+    for (uint32_t k = 0; k < x->nctr; k++) col_free(m, &x->ctr[k]);
     col_free(m, &x->added);
     col_free(m, &x->seen);
     pc_map64_free(m, &x->pending);
@@ -150,6 +170,16 @@ static int sync(pond_db *db, qy_dbidx *x) {
       }
       if (col_update(db, c, col, a, cid, r) < 0) col_free(m, c); /* rebuilt on next use */
     }
+    for (uint32_t k = 0; k < x->nctr; k++) {
+      qy_dbcol *c = &x->ctr[k];
+      int col = k & 1 ? QY_COL_LAST : QY_COL_COUNT;
+      if (!c->built) continue;
+      if (k / 2 >= db->defs->ncounters || !db->defs->counters[k / 2].live) {
+        col_free(m, c);
+        continue;
+      }
+      if (col_update(db, c, col, k / 2, cid, r) < 0) col_free(m, c);
+    }
     pc_map64_del(&x->pending, cid);
   }
   return POND_OK;
@@ -171,8 +201,21 @@ int qy_dbidx_column(pond_db *db, int col, uint32_t id, qy_dbcol **out) {
     x->attr = a;
     x->nattr = n;
   }
+  if ((col == QY_COL_COUNT || col == QY_COL_LAST) && (uint64_t)id * 2 + 2 > x->nctr) {
+    uint64_t want = (uint64_t)(db->defs->ncounters > id ? db->defs->ncounters : id + 1) * 2;
+    if (want > UINT32_MAX / 2) return pc_errf(&db->err, POND_ELIMIT, "query: counter id out of range");
+    uint32_t n = (uint32_t)want;
+    qy_dbcol *k = pc_realloc(m, x->ctr, (size_t)x->nctr * sizeof *k, (size_t)n * sizeof *k);
+    if (!k) return pc_errf(&db->err, POND_ENOMEM, "query: out of memory");
+    memset(k + x->nctr, 0, (size_t)(n - x->nctr) * sizeof *k);
+    x->ctr = k;
+    x->nctr = n;
+  }
   POND_TRY(sync(db, x));
   qy_dbcol *c = col_of(x, col, id);
+  /* an attribute whose type changed (possible while no customer has a
+   * value, and by a rollback of the definitions): index it anew */
+  if (c->built && c->type != col_type(db, col, id)) col_free(m, c);
   if (!c->built) {
     int rc = col_build(db, c, col, id);
     if (rc < 0) {

@@ -3,8 +3,8 @@
  * and the tag table, qy_row over one customer record, qy_chunks over the
  * bitmaps and the derived indexes. Everything runs under the db's lock.
  *
- * Counters, machines and segments are not in the definitions yet: their
- * lookups are absent (NULL), so stage('m') says "unknown machine 'm'".
+ * Lifecycle machines are not in the definitions yet: their lookups are
+ * absent (NULL), so stage('m') says "unknown machine 'm'".
  */
 #include <string.h>
 
@@ -14,25 +14,53 @@
 /* ---------------------------------------------------------------- schema */
 
 static int s_attr(void *ctx, const char *name, size_t len, uint32_t *id, int *type) {
-  pond_db *db = ctx;
-  POND_TRY(df_attr_find(db->defs, name, len, id));
-  *type = db->defs->attrs[*id].type; /* DF_T_* are QY_T_* */
+  const qy_dbschema *x = ctx;
+  POND_TRY(df_attr_find(x->defs, name, len, id));
+  *type = x->defs->attrs[*id].type; /* DF_T_* are QY_T_* */
   return POND_OK;
 }
 
+/* A tag of the table whose group lives in x->defs and that the document
+ * being defined (if any) does not drop. */
+static int tag_visible(const qy_dbschema *x, uint32_t t) {
+  const tg_tag *g = tg_get(&x->db->tags, t);
+  return g && g->group < x->defs->ngroups && x->defs->groups[g->group].live &&
+         !(x->hidden && x->hidden(x->arg, t));
+}
+
 static int s_tag(void *ctx, const char *name, size_t len, uint32_t *id) {
-  pond_db *db = ctx;
-  return tg_find(&db->tags, name, len, id);
+  const qy_dbschema *x = ctx;
+  if (tg_find(&x->db->tags, name, len, id) == POND_OK && tag_visible(x, *id)) return POND_OK;
+  if (x->extra && x->extra(x->arg, name, len)) {
+    *id = 0; /* only checked, never evaluated: pond_define prepares to validate */
+    return POND_OK;
+  }
+  return POND_NOTFOUND;
 }
 
 static int s_group(void *ctx, const char *name, size_t len, uint32_t *id) {
-  pond_db *db = ctx;
-  return df_group_find(db->defs, name, len, id);
+  const qy_dbschema *x = ctx;
+  return df_group_find(x->defs, name, len, id);
+}
+
+static int s_counter(void *ctx, const char *name, size_t len, uint32_t *id) {
+  const qy_dbschema *x = ctx;
+  return df_counter_find(x->defs, name, len, id);
+}
+
+static int s_segment(void *ctx, const char *name, size_t len, const char **where, size_t *wlen) {
+  const qy_dbschema *x = ctx;
+  uint32_t id;
+  POND_TRY(df_segment_find(x->defs, name, len, &id));
+  *where = x->defs->segments[id].where;
+  *wlen = x->defs->segments[id].wlen;
+  return POND_OK;
 }
 
 static void s_names(void *ctx, int kind, uint32_t scope, qy_name_fn each, void *arg) {
-  pond_db *db = ctx;
-  const df_defs *d = db->defs;
+  const qy_dbschema *x = ctx;
+  const pond_db *db = x->db;
+  const df_defs *d = x->defs;
   switch (kind) {
     case QY_NAME_ATTR:
       for (uint32_t i = 0; i < d->nattrs; i++)
@@ -45,21 +73,34 @@ static void s_names(void *ctx, int kind, uint32_t scope, qy_name_fn each, void *
     case QY_NAME_TAG:
       for (uint32_t t = 1; t < db->tags.n; t++) {
         const tg_tag *g = &db->tags.v[t];
-        if (g->live && (scope == QY_SCOPE_ALL || g->group == scope)) each(arg, g->name, g->len);
+        if (tag_visible(x, t) && (scope == QY_SCOPE_ALL || g->group == scope))
+          each(arg, g->name, g->len);
       }
       break;
-    default:
+    case QY_NAME_COUNTER:
+      for (uint32_t i = 0; i < d->ncounters; i++)
+        if (d->counters[i].live) each(arg, d->counters[i].name, d->counters[i].len);
       break;
+    case QY_NAME_SEGMENT:
+      for (uint32_t i = 0; i < d->nsegments; i++)
+        if (d->segments[i].live) each(arg, d->segments[i].name, d->segments[i].len);
+      break;
+    default:
+      break; /* machines do not exist yet */
   }
 }
 
-void qy_db_schema(pond_db *db, qy_schema *s) {
+void qy_db_schema(qy_dbschema *ctx, qy_schema *s) {
   memset(s, 0, sizeof *s);
-  s->ctx = db;
+  s->ctx = ctx;
   s->attr = s_attr;
   s->tag = s_tag;
   s->group = s_group;
+  s->counter = s_counter;
+  s->segment = s_segment;
   s->names = s_names;
+  /* machine and state stay NULL until lifecycle machines exist: stage('m')
+   * and stage_since('m') are "unknown machine 'm'" */
 }
 
 /* ------------------------------------------------------------------- row */
@@ -91,6 +132,14 @@ static int r_column(void *ctx, int col, uint32_t id, qy_cell *out) {
       out->null = r->last_seen == CU_UNSET;
       out->i = r->last_seen;
       return POND_OK;
+    case QY_COL_COUNT:
+    case QY_COL_LAST: {
+      uint32_t pos, key = col == QY_COL_COUNT ? cu_ctr_count_key(id) : cu_ctr_last_key(id);
+      if (cu_find(r, key, &pos)) out->i = cu_cvals(r)[pos];
+      else if (col == QY_COL_COUNT) out->i = 0; /* no such event yet */
+      else out->null = 1;
+      return POND_OK;
+    }
     case QY_COL_ATTR: {
       uint32_t pos;
       if (!cu_find(r, CU_ATTR | id, &pos)) {
@@ -110,7 +159,7 @@ static int r_column(void *ctx, int col, uint32_t id, qy_cell *out) {
       return POND_OK;
     }
   }
-  return POND_EINVAL; /* counters and machines do not exist yet */
+  return POND_EINVAL; /* machines do not exist yet */
 }
 
 void qy_db_row(qy_dbrow *ctx, uint64_t cid, qy_row *row) {

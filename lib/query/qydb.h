@@ -47,18 +47,32 @@ typedef struct qy_dbidx {
   int stale;        /* pending is incomplete: rebuild every built column */
   qy_dbcol *attr;   /* by attribute id */
   uint32_t nattr;
+  qy_dbcol *ctr;    /* by counter id: 2 id = count('e'), 2 id + 1 = last('e') */
+  uint32_t nctr;    /* columns in ctr (twice the counters) */
   qy_dbcol added, seen; /* added_at, last_seen */
 } qy_dbidx;
 
 /* The column for (col, id) — QY_COL_ATTR with an attribute id,
- * QY_COL_ADDED_AT or QY_COL_LAST_SEEN — built and up to date. POND_ENOMEM
- * leaves the indexes consistent (a column that failed to update is dropped
- * and rebuilt next time). */
+ * QY_COL_COUNT / QY_COL_LAST with a counter id, QY_COL_ADDED_AT or
+ * QY_COL_LAST_SEEN — built and up to date. POND_ENOMEM leaves the indexes
+ * consistent (a column that failed to update is dropped and rebuilt next
+ * time). */
 int qy_dbidx_column(struct pond_db *db, int col, uint32_t id, qy_dbcol **out);
 
 /* The schema (qy_schema), one customer (qy_row) and the population
  * (qy_chunks) over a db; see dbsrc.c. */
-void qy_db_schema(struct pond_db *db, qy_schema *s);
+struct df_defs;
+typedef struct qy_dbschema {
+  struct pond_db *db;
+  const struct df_defs *defs; /* db->defs, or the definitions pond_define is making */
+  /* pond_define's view of the tags its document drops and creates (NULL:
+   * the tag table as it is): a live tag is hidden when hidden(arg, id);
+   * extra(arg, name, len) is 1 for a tag the document creates. */
+  int (*hidden)(void *arg, uint32_t tag);
+  int (*extra)(void *arg, const char *name, size_t len);
+  void *arg;
+} qy_dbschema;
+void qy_db_schema(qy_dbschema *ctx, qy_schema *s);
 
 typedef struct qy_dbrow {
   struct pond_db *db;
