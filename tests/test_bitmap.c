@@ -3,7 +3,7 @@
  * as the oracle: random operation sequences over dense, sparse and runny
  * id distributions, contents / cardinalities / set algebra compared after
  * every batch, serialized bytes crossing both ways (and equal byte for byte
- * once both run-optimize); the 64-bit format against bytes built from
+ * to CRoaring's after its run_optimize); the 64-bit format against bytes built from
  * CRoaring per bucket; the reader's validation; allocation failures at
  * every point of each operation; the SIMD kernels against the portable
  * ones.
@@ -176,6 +176,11 @@ static int same_serialized(const bm *b, const roaring_bitmap_t *r) {
     ok = report_diff("run-optimized bytes differ; sizes", len, rl);
     if (at < rl) fprintf(stderr, "  first difference at byte %zu: %02x vs %02x\n", at,
                          (unsigned char)mine[at], (unsigned char)buf[at]);
+  }
+  /* and without run-optimizing: the writer picks the smallest kinds itself */
+  if (bm_serialize(b, mine, rl, &len) != POND_OK || len != rl || memcmp(mine, buf, rl)) {
+    bm_serialize(b, NULL, 0, &len);
+    ok = report_diff("bytes of the bitmap as is differ from run-optimized CRoaring; sizes", len, rl);
   }
   free(mine);
   free(buf);

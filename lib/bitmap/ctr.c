@@ -176,7 +176,7 @@ int ct_best_kind(uint32_t card, uint32_t nruns, int cur) {
   return run < (plain == CT_ARRAY ? array : CT_BITSET_BYTES) ? CT_RUN : plain;
 }
 
-static void words_to_runs(const uint64_t *w, ct_run *r) {
+void ct_words_to_runs(const uint64_t *w, ct_run *r) {
   uint32_t n = 0;
   uint32_t i = 0;
   uint64_t x = w[0];
@@ -231,7 +231,7 @@ ct *ct_from_words(pc_mem *m, const uint64_t *w, uint32_t card, int with_runs) {
       break;
     default:
       if (!(c = ct_new_run(m, nruns))) return NULL;
-      words_to_runs(w, ct_runs(c));
+      ct_words_to_runs(w, ct_runs(c));
       c->n = nruns;
       break;
   }
@@ -302,7 +302,7 @@ ct *ct_convert(pc_mem *m, const ct *c, int kind) {
     default: {
       uint32_t nr = ct_nruns(c);
       if (!(d = ct_new_run(m, nr))) return NULL;
-      words_to_runs(src, ct_runs(d));
+      ct_words_to_runs(src, ct_runs(d));
       d->n = nr;
       break;
     }

@@ -90,8 +90,10 @@ uint16_t ct_min(const ct *c);
 uint16_t ct_max(const ct *c);
 /* words[0..1024) := c as a bitset. */
 void ct_to_words(const ct *c, uint64_t *words);
-/* Number of runs of set bits in words. */
+/* Number of runs of set bits in words; the runs themselves, ascending
+ * (r has room for ct_words_runs(words) entries). */
 uint32_t ct_words_runs(const uint64_t *words);
+void ct_words_to_runs(const uint64_t *words, ct_run *r);
 /* The smallest container holding the card (>= 1) values of words; NULL on
  * allocation failure. with_runs: consider a run container too (costs a
  * pass over the words). */

@@ -15,6 +15,10 @@
  * 64-bit layout: u64 bucket count, then per bucket u32 high 32 bits of the
  * ids (ascending) and a 32-bit bitmap of their low 32 bits.
  *
+ * Containers are written in their smallest kind (CRoaring's run_optimize
+ * rule), converted on the fly: the bytes equal CRoaring's for the same set
+ * after its run_optimize.
+ *
  * The reader rejects anything the format does not allow or that a writer
  * would not produce ambiguously: unsorted or repeated keys, values or runs,
  * overlapping runs, cardinalities that disagree with the data, offsets
@@ -48,12 +52,72 @@ static uint32_t get32(const uint8_t *p) {
 }
 static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
+/* The kind a container is written as: the smallest, with CRoaring's sizes
+ * and ties (ct_best_kind), so the bytes are those CRoaring writes after
+ * run_optimize whatever kind the container has in memory. */
+static int wire_kind(const ct *c, uint32_t *nruns) {
+  *nruns = ct_nruns(c);
+  return ct_best_kind(c->card, *nruns, c->kind);
+}
+
 static size_t data_size(const ct *c) {
-  switch (c->kind) {
-    case CT_RUN: return 2 + 4 * (size_t)c->n;
-    case CT_ARRAY: return 2 * (size_t)c->n;
+  uint32_t nr;
+  switch (wire_kind(c, &nr)) {
+    case CT_RUN: return 2 + 4 * (size_t)nr;
+    case CT_ARRAY: return 2 * (size_t)c->card;
     default: return CT_BITSET_BYTES;
   }
+}
+
+static uint8_t *put_container(uint8_t *p, const ct *c) {
+  uint32_t nr;
+  int kind = wire_kind(c, &nr);
+  if (kind == c->kind) {
+    switch (c->kind) {
+      case CT_RUN:
+        put16(p, (uint16_t)c->n);
+        p += 2;
+        for (uint32_t r = 0; r < c->n; r++, p += 4) {
+          put16(p, ct_cruns(c)[r].start);
+          put16(p + 2, ct_cruns(c)[r].len);
+        }
+        return p;
+      case CT_ARRAY:
+        for (uint32_t r = 0; r < c->n; r++, p += 2) put16(p, ct_carr(c)[r]);
+        return p;
+      default:
+        for (uint32_t r = 0; r < CT_WORDS; r++, p += 8) put64(p, c->d[r]);
+        return p;
+    }
+  }
+  uint64_t w[CT_WORDS];
+  ct_to_words(c, w);
+  switch (kind) {
+    case CT_RUN: {
+      /* converted only when smaller than the array or the bitset: r < 2048 */
+      ct_run runs[2048];
+      ct_words_to_runs(w, runs);
+      put16(p, (uint16_t)nr);
+      p += 2;
+      for (uint32_t r = 0; r < nr; r++, p += 4) {
+        put16(p, runs[r].start);
+        put16(p + 2, runs[r].len);
+      }
+      return p;
+    }
+    case CT_ARRAY:
+      for (uint32_t i = 0; i < CT_WORDS; i++)
+        for (uint64_t x = w[i]; x; x &= x - 1, p += 2) put16(p, (uint16_t)(i * 64 + (uint32_t)__builtin_ctzll(x)));
+      return p;
+    default:
+      for (uint32_t r = 0; r < CT_WORDS; r++, p += 8) put64(p, w[r]);
+      return p;
+  }
+}
+
+static int is_run_on_wire(const ct *c) {
+  uint32_t nr;
+  return wire_kind(c, &nr) == CT_RUN;
 }
 
 /* Bytes of the 32-bit serialization of containers [i, j) of b. */
@@ -62,7 +126,7 @@ static size_t size32(const bm *b, uint32_t i, uint32_t j) {
   int runs = 0;
   size_t data = 0;
   for (uint32_t k = i; k < j; k++) {
-    runs |= b->ctrs[k]->kind == CT_RUN;
+    runs |= is_run_on_wire(b->ctrs[k]);
     data += data_size(b->ctrs[k]);
   }
   size_t head = runs ? 4 + (n + 7) / 8 : 8;
@@ -75,13 +139,13 @@ static uint8_t *write32(const bm *b, uint32_t i, uint32_t j, uint8_t *p) {
   uint8_t *start = p;
   uint32_t n = j - i;
   int runs = 0;
-  for (uint32_t k = i; k < j; k++) runs |= b->ctrs[k]->kind == CT_RUN;
+  for (uint32_t k = i; k < j; k++) runs |= is_run_on_wire(b->ctrs[k]);
   if (runs) {
     put32(p, COOKIE_RUN | (n - 1) << 16);
     p += 4;
     memset(p, 0, (n + 7) / 8);
     for (uint32_t k = 0; k < n; k++)
-      if (b->ctrs[i + k]->kind == CT_RUN) p[k / 8] |= (uint8_t)(1u << (k % 8));
+      if (is_run_on_wire(b->ctrs[i + k])) p[k / 8] |= (uint8_t)(1u << (k % 8));
     p += (n + 7) / 8;
   } else {
     put32(p, COOKIE_NORUN);
@@ -101,22 +165,7 @@ static uint8_t *write32(const bm *b, uint32_t i, uint32_t j, uint8_t *p) {
   for (uint32_t k = i; k < j; k++) {
     const ct *c = b->ctrs[k];
     if (offsets) put32(offsets + 4 * (size_t)(k - i), (uint32_t)(p - start));
-    switch (c->kind) {
-      case CT_RUN:
-        put16(p, (uint16_t)c->n);
-        p += 2;
-        for (uint32_t r = 0; r < c->n; r++, p += 4) {
-          put16(p, ct_cruns(c)[r].start);
-          put16(p + 2, ct_cruns(c)[r].len);
-        }
-        break;
-      case CT_ARRAY:
-        for (uint32_t r = 0; r < c->n; r++, p += 2) put16(p, ct_carr(c)[r]);
-        break;
-      default:
-        for (uint32_t r = 0; r < CT_WORDS; r++, p += 8) put64(p, c->d[r]);
-        break;
-    }
+    p = put_container(p, c);
   }
   return p;
 }
