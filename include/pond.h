@@ -93,12 +93,24 @@ typedef struct pond_kv {
 /*
  * Host-supplied persistence (see lib/store/README.md for the key layout).
  *  scan:   call each() for every record whose key starts with prefix, in
- *          ascending byte order of keys; stop and return each()'s value when it
- *          is non-zero. Returns 0 on success, non-zero on failure.
+ *          ascending byte order of keys (memcmp, then the shorter first);
+ *          stop and return each()'s value when it is non-zero. Returns 0 on
+ *          success, non-zero on failure. pond_open makes one scan with the
+ *          empty prefix (plen 0) and reads everything.
  *  commit: apply all n operations atomically (all or nothing). 0 on success.
+ *          pond makes one commit per transaction (pond_commit, or each
+ *          mutating call outside pond_begin) holding every record the
+ *          transaction changed, each key once; a delete may name a key the
+ *          storage does not have. A failing commit fails the transaction:
+ *          pond rolls its memory back and returns POND_ESTORAGE.
  *  close:  release ctx; called by pond_close. May be NULL.
- *  errmsg: optional; a description of the last failure, read right after it.
- * Later versions only append fields; the library checks version first.
+ *  errmsg: optional; a description of the last failure, read right after it
+ *          and kept in pond_errmsg.
+ * Keys and values are borrowed for the duration of the call that passes
+ * them (scan's kv: until each() returns). Callbacks run on the thread of
+ * the pond call, with the db's mutex held: they must not call the db.
+ * Later versions only append fields; the library checks version first
+ * (this one reads any version >= POND_STORAGE_V1 as version 1).
  */
 typedef struct pond_storage {
   unsigned version; /* POND_STORAGE_V1 */
@@ -158,12 +170,19 @@ typedef struct pond_options {
  * database. With storage, everything is loaded through storage->scan; on
  * success pond owns the storage ctx and calls storage->close at pond_close.
  * On failure *out is untouched and storage->close has not been called.
+ * Empty storage gives an empty db (the first commit writes the format's
+ * meta record). Loading rebuilds every derived index (tag bitmaps,
+ * attribute indexes, dictionaries); 1M customers with 10 tags each load in
+ * about 0.4 s from the file store (bench/README.md).
  * opt->version must be POND_OPTIONS_V1; opt->flags may hold POND_AUTOCREATE;
  * zero fields of opt->limits take the defaults shown there. The handle itself
  * is allocated through opt->alloc and counts against memory_limit.
- * Errors: POND_EINVAL (bad options version, unknown flags, out NULL; this
- * version also refuses storage callbacks), POND_ENOMEM, POND_ESTORAGE,
- * POND_ECORRUPT. The reason is in pond_errmsg(NULL).
+ * Errors: POND_EINVAL (bad options version, unknown flags, out NULL, a
+ * storage without scan or commit or with version 0), POND_ENOMEM,
+ * POND_ESTORAGE (scan failed; the storage's errmsg is quoted),
+ * POND_ECORRUPT (a record that does not decode, keys out of order, or a
+ * record format newer than this library's: "storage: format version 2 is
+ * newer than this library's (1) …"). The reason is in pond_errmsg(NULL).
  */
 POND_API int pond_open(const pond_options *opt, pond_db **out);
 
@@ -171,11 +190,35 @@ POND_API int pond_open(const pond_options *opt, pond_db **out);
 #define POND_NOSYNC 0x100u /* do not fsync each commit (bulk loads) */
 
 /*
- * Opens (creating if needed) a database in the directory path, persisted by
- * the embedded file store. flags: POND_NOSYNC, POND_AUTOCREATE.
- * Errors: POND_EBUSY when another opener holds the directory's lock.
+ * Opens (creating if needed) a database in the directory path (created if
+ * missing), persisted by the embedded file store: an append-only log of
+ * commit batches framed with length and CRC32C (lib/store/README.md).
+ * flags: POND_AUTOCREATE (as in pond_options) and POND_NOSYNC.
+ * By default every commit is fdatasync'ed before it returns: an
+ * acknowledged commit survives a crash or power loss. With POND_NOSYNC
+ * commits return as soon as they are written (for bulk loads): a crash may
+ * lose the latest ones — never part of one — and pond_close syncs.
+ * At open a torn or unsynced tail is truncated and everything before it
+ * kept; damage before it is POND_ECORRUPT, never silent loss. The log is
+ * compacted (rewritten into a new file, synced, renamed) automatically
+ * when garbage passes 8 MiB and half the file, and by pond_compact.
+ * The directory is locked (flock on path/LOCK) while open.
+ * Errors: those of pond_open, and POND_EBUSY (another opener, in this or
+ * another process, holds the directory), POND_ESTORAGE (I/O; the path and
+ * the system's message in pond_errmsg(NULL)), POND_EINVAL (NULL or empty
+ * path, unknown flags).
  */
 POND_API int pond_open_path(const char *path, unsigned flags, pond_db **out);
+
+/*
+ * Compacts the file store of a db opened with pond_open_path now: live
+ * records are rewritten into a new log generation, which is synced and
+ * atomically renamed into place (O(live records)). On failure the old log
+ * stays in use and nothing changed. POND_EMISUSE for a db that is not on
+ * the file store (in memory or host storage). May be called inside a
+ * transaction (its changes are not written until pond_commit).
+ */
+POND_API int pond_compact(pond_db *db);
 
 /* Closes db (NULL is a no-op). An open transaction is rolled back. */
 POND_API void pond_close(pond_db *db);

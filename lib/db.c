@@ -18,14 +18,21 @@
  * A failed pond_open has no handle: its message is kept in a thread-local
  * buffer that only pond_open writes and only pond_errmsg(NULL) reads — the
  * one piece of state outside a handle, and per thread by construction.
+ *
+ * Persistence (lib/store/persist.h): with storage attached, db_lock opens an
+ * implicit transaction for the call unless pond_begin's is open, and
+ * db_unlock ends it — one storage commit with every record the call
+ * changed, or a rollback when the call or the commit failed.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "db/db.h"
 #include "query/qydb.h"
+#include "store/filestore.h"
+#include "store/persist.h"
 
-static _Thread_local char open_errmsg[160];
+static _Thread_local char open_errmsg[PC_ERRMSG_MAX];
 
 static void open_fail(const char *msg) { snprintf(open_errmsg, sizeof open_errmsg, "%s", msg); }
 
@@ -40,6 +47,9 @@ static pond_limits limits_with_defaults(const pond_limits *in) {
   if (!l.define_max_depth) l.define_max_depth = 64;
   return l;
 }
+
+static int db_open(const pond_options *opt, const pond_storage *s, const char *path,
+                   unsigned fsflags, pond_db **out);
 
 int pond_open(const pond_options *opt, pond_db **out) {
   pond_options o;
@@ -56,14 +66,47 @@ int pond_open(const pond_options *opt, pond_db **out) {
     open_fail("open: out is NULL");
     return POND_EINVAL;
   }
-  if (o.storage) {
-    open_fail("open: storage callbacks are not supported by this version yet");
+  if (o.storage && (o.storage->version < POND_STORAGE_V1 || !o.storage->scan || !o.storage->commit)) {
+    open_fail(o.storage->version < POND_STORAGE_V1
+                  ? "open: unsupported pond_storage.version (this library reads version 1)"
+                  : "open: pond_storage needs scan and commit");
     return POND_EINVAL;
   }
   if (o.flags & ~POND_AUTOCREATE) {
     open_fail("open: unknown bits in pond_options.flags");
     return POND_EINVAL;
   }
+  return db_open(&o, o.storage, NULL, 0, out);
+}
+
+/* Frees everything of a handle but its storage (pond_close detaches that
+ * first). */
+static void db_destroy(pond_db *db) {
+  pc_mem *m = &db->mem;
+  db_txn_close(db);
+  qy_db_close(db);
+  uint64_t cid, v;
+  size_t it = 0;
+  while (pc_map64_next(&db->cus, &it, &cid, &v)) cu_free(m, (cu_rec *)(uintptr_t)v);
+  pc_map64_free(m, &db->cus);
+  bm_free(m, &db->all);
+  tg_free(m, &db->tags);
+  for (uint32_t i = 0; i < db->nav; i++) db_attrv_free(m, &db->av[i]);
+  pc_free(m, db->av, db->cav * sizeof *db->av);
+  df_free(m, db->defs);
+  pthread_mutex_destroy(&db->mu);
+  /* db->mem lives inside the block being freed: free through a copy. */
+  pc_mem last;
+  pc_mem_init(&last, m->fn, m->ud, 0);
+  atomic_store(&last.used, sizeof *db);
+  pc_free(&last, db, sizeof *db);
+}
+
+/* A new handle for options o (checked), then its storage: the host's s, or
+ * the file store in directory path (path != NULL, with fsflags). */
+static int db_open(const pond_options *opt, const pond_storage *s, const char *path,
+                   unsigned fsflags, pond_db **out) {
+  pond_options o = *opt;
   /* The handle itself is the first allocation through the host's hook. */
   pc_mem boot;
   pc_mem_init(&boot, o.alloc, o.alloc_ud, o.memory_limit);
@@ -93,38 +136,61 @@ int pond_open(const pond_options *opt, pond_db **out) {
     open_fail("open: out of memory");
     return POND_ENOMEM;
   }
+  if (!s && !path) {
+    *out = db;
+    return POND_OK;
+  }
+  pond_storage fs;
+  int rc = POND_OK;
+  if (path) {
+    rc = st_file_open(&db->mem, path, fsflags, NULL, &fs, &db->err);
+    s = &fs;
+  }
+  if (rc == POND_OK) {
+    rc = st_db_attach(db, s, path != NULL);
+    if (rc < 0 && path) fs.close(fs.ctx);
+  }
+  if (rc < 0) {
+    open_fail(db->err.msg[0] ? db->err.msg : pond_strerror(rc));
+    db_destroy(db);
+    return rc;
+  }
+  pc_err_clear(&db->err);
   *out = db;
   return POND_OK;
 }
 
 int pond_open_path(const char *path, unsigned flags, pond_db **out) {
-  (void)path;
-  (void)flags;
-  (void)out;
-  open_fail("open_path: the file store is not available in this version yet");
-  return POND_EINVAL;
+  if (!path || !*path || !out) {
+    open_fail("open_path: path is NULL or empty, or out is NULL");
+    return POND_EINVAL;
+  }
+  if (flags & ~(POND_NOSYNC | POND_AUTOCREATE)) {
+    open_fail("open_path: unknown flags (POND_NOSYNC and POND_AUTOCREATE are known)");
+    return POND_EINVAL;
+  }
+  pond_options o;
+  memset(&o, 0, sizeof o);
+  o.version = POND_OPTIONS_V1;
+  o.flags = flags & POND_AUTOCREATE;
+  return db_open(&o, NULL, path, flags & POND_NOSYNC, out);
 }
 
 void pond_close(pond_db *db) {
   if (!db) return;
-  pc_mem *m = &db->mem;
-  db_txn_close(db);
-  qy_db_close(db);
-  uint64_t cid, v;
-  size_t it = 0;
-  while (pc_map64_next(&db->cus, &it, &cid, &v)) cu_free(m, (cu_rec *)(uintptr_t)v);
-  pc_map64_free(m, &db->cus);
-  bm_free(m, &db->all);
-  tg_free(m, &db->tags);
-  for (uint32_t i = 0; i < db->nav; i++) db_attrv_free(m, &db->av[i]);
-  pc_free(m, db->av, db->cav * sizeof *db->av);
-  df_free(m, db->defs);
-  pthread_mutex_destroy(&db->mu);
-  /* db->mem lives inside the block being freed: free through a copy. */
-  pc_mem last;
-  pc_mem_init(&last, m->fn, m->ud, 0);
-  atomic_store(&last.used, sizeof *db);
-  pc_free(&last, db, sizeof *db);
+  db_txn_close(db); /* an open transaction is rolled back, never written */
+  st_db_detach(db);
+  db_destroy(db);
+}
+
+int pond_compact(pond_db *db) {
+  if (!db) return POND_EINVAL;
+  db_lock(db);
+  int rc;
+  if (!db->st || !db->st->file)
+    rc = pc_errf(&db->err, POND_EMISUSE, "compact: the db is not on the embedded file store");
+  else rc = st_file_compact(db->st->s.ctx, &db->err);
+  return db_unlock(db, rc);
 }
 
 void db_lock(pond_db *db) {
@@ -132,6 +198,10 @@ void db_lock(pond_db *db) {
   db->err.code = POND_OK;
   db->err.offset = -1;
   db->err.msg[0] = 0;
+  if (db->st && !db->tx.open) {
+    db->tx.open = 1;
+    db->tx.implicit = 1;
+  }
 }
 
 /* The calling thread's slot; with claim, a free or the least recently used
@@ -150,6 +220,7 @@ static db_errslot *slot_of(pond_db *db, int claim) {
 }
 
 int db_unlock(pond_db *db, int rc) {
+  if (db->tx.implicit) rc = db_txn_implicit_end(db, rc);
   if (rc < 0) {
     db_errslot *s = slot_of(db, 1);
     s->stamp = ++db->err_clock;

@@ -109,4 +109,30 @@ int bm_serialize(const bm *b, void *buf, size_t cap, size_t *len);
  * caller says which with is64 = -1 auto, 0 32-bit, 1 64-bit). */
 int bm_deserialize(pc_mem *m, const void *buf, size_t len, int is64, bm *out, pc_err *e);
 
+/* ------------------------------------------------ undo of one change (undo.c)
+ * The before-image of the one chunk (64K ids) that a single bm_add or
+ * bm_remove of id x changes, for transactions that must undo a change after
+ * it was made without allocating (the db's single-call fast path with
+ * storage attached). bm_undo_save (fallible: reserves one slot) holds a
+ * reference to the chunk's container, so the change copies it on write;
+ * bm_undo_restore puts the chunk back as saved (never allocates, never
+ * fails) and consumes u; bm_undo_release drops u instead. Several saves of
+ * one bitmap restore correctly in reverse order as long as the bitmap only
+ * changed through bm_add/bm_remove in between (the key/container block never
+ * shrinks while a bitmap lives). When the bitmap is replaced in between
+ * by a snapshot (bm_copy … bm_move, whose block is exact-sized) that
+ * snapshot needs bm_undo_room(k) first, k = the saves it precedes: room for
+ * k restores.
+ */
+typedef struct bm_undo {
+  uint64_t key;         /* x >> 16 */
+  struct bm_ctr *ctr;   /* the chunk's container before the change (a
+                           reference), or NULL: the chunk was empty */
+} bm_undo;
+
+int bm_undo_save(pc_mem *m, bm *b, uint64_t x, bm_undo *u);
+void bm_undo_restore(pc_mem *m, bm *b, bm_undo *u);
+void bm_undo_release(pc_mem *m, bm_undo *u);
+int bm_undo_room(pc_mem *m, bm *b, uint32_t k);
+
 #endif

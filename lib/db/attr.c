@@ -17,8 +17,6 @@
 #include "core/utf8.h"
 #include "db/db.h"
 
-#define ATTR_STR_MAX 4096 /* bytes of one string value */
-
 /* ------------------------------------------------------------ dictionary */
 
 void db_dict_free(pc_mem *m, db_dict *d) {
@@ -36,8 +34,9 @@ void db_dict_truncate(pc_mem *m, db_dict *d, uint32_t n) {
   }
 }
 
-/* The value id of s, appending it when new (*added = 1). */
-static int dict_intern(pc_mem *m, db_dict *d, const char *s, size_t n, uint32_t *vid, int *added) {
+/* The value id of s, appending it when new (*added = 1); also the store's
+ * loader rebuilds dictionaries with it (value ids are not durable). */
+int db_dict_intern(pc_mem *m, db_dict *d, const char *s, size_t n, uint32_t *vid, int *added) {
   uint64_t v;
   *added = 0;
   if (pc_strmap_get(&d->ids, s, n, &v) == POND_OK) {
@@ -146,7 +145,7 @@ static int set_value(pond_db *db, uint64_t cid, uint32_t attr, int64_t v) {
     return POND_OK;
   }
   POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
-  POND_TRY(db_touch_has(db, attr, DB_NEED_TXN));
+  POND_TRY(db_touch_has1(db, attr, cid));
   POND_TRY(db_cust_reserve(db, cid, 1, &r));
   int rc = bm_add(&db->mem, &db->av[attr].has, cid);
   if (rc < 0) return rc;
@@ -176,15 +175,15 @@ static int set_str(pond_db *db, uint64_t cid, const char *name, const char *v) {
                    name, df_type_name(a->type));
   if (!v) return pc_errf(&db->err, POND_EINVAL, "attribute '%s': value is NULL (use pond_attr_clear)", name);
   size_t n = strlen(v), bad;
-  if (n > ATTR_STR_MAX)
-    return pc_errf(&db->err, POND_EINVAL, "attribute '%s': value longer than %d bytes", name, ATTR_STR_MAX);
+  if (n > DB_ATTR_STR_MAX)
+    return pc_errf(&db->err, POND_EINVAL, "attribute '%s': value longer than %d bytes", name, DB_ATTR_STR_MAX);
   if (!pc_utf8_valid(v, n, &bad))
     return pc_errf(&db->err, POND_EINVAL, "attribute '%s': value is not valid UTF-8 (byte %zu)", name, bad);
   if (!db_cust(db, cid)) return db_no_cust(db, cid);
   db_dict *d = &db->av[id].dict;
   int added;
   POND_TRY(db_touch_dict(db, id, DB_NEED_TXN));
-  POND_TRY(dict_intern(&db->mem, d, v, n, &vid, &added));
+  POND_TRY(db_dict_intern(&db->mem, d, v, n, &vid, &added));
   int rc = set_value(db, cid, id, vid);
   if (rc < 0 && added) db_dict_truncate(&db->mem, d, d->n - 1);
   return rc;
@@ -197,7 +196,7 @@ static int clear(pond_db *db, uint64_t cid, const char *name) {
   if (!r) return db_no_cust(db, cid);
   if (!cu_find(r, CU_ATTR | id, &pos)) return POND_OK;
   POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
-  POND_TRY(db_touch_has(db, id, DB_NEED_TXN));
+  POND_TRY(db_touch_has1(db, id, cid));
   int rc = bm_remove(&db->mem, &db->av[id].has, cid);
   if (rc < 0) return rc;
   cu_erase_at(r, pos);

@@ -38,7 +38,7 @@ int db_cust_reserve(pond_db *db, uint64_t cid, uint32_t extra, cu_rec **out) {
  * is visible yet. */
 int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out) {
   POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
-  POND_TRY(db_touch_all(db, DB_NEED_TXN));
+  POND_TRY(db_touch_all1(db, cid));
   if (db_cus_room(db) < 0) return POND_ENOMEM;
   cu_rec *r = cu_new(&db->mem, ts);
   if (!r) return POND_ENOMEM;

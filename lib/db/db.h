@@ -57,6 +57,8 @@ typedef struct db_attrv {
 /* Which levels an image serves (also kept per object as "has an image"). */
 #define DB_TX_TXN 1u  /* the explicit transaction (pond_begin) */
 #define DB_TX_CALL 2u /* the current call's savepoint */
+#define DB_TX_PART 4u /* (bitmaps) a one-chunk image of an implicit transaction
+                         (DB_U_CHUNK) is in the log */
 
 /* What a call asks of db_touch_*: */
 enum {
@@ -76,6 +78,9 @@ enum {
   DB_U_DICT,     /* attribute id: its dictionary size */
   DB_U_DEFS,     /* the definitions object */
   DB_U_AVN,      /* the number of attribute value slots */
+  DB_U_CHUNK,    /* one chunk of a bitmap (u.chunk.of: DB_U_TAGBM with tag
+                    id, DB_U_ALL or DB_U_HAS with attribute id), taken by an
+                    implicit transaction's single change (bm_undo) */
 };
 
 typedef struct db_undo {
@@ -93,12 +98,18 @@ typedef struct db_undo {
     } tag;
     uint32_t n;
     df_defs *defs;
+    struct {
+      bm_undo bu;
+      uint8_t of;
+    } chunk;
   } u;
 } db_undo;
 
 typedef struct db_txn {
   int open;        /* pond_begin was called */
   int call;        /* a call savepoint is open */
+  int implicit;    /* open is the implicit transaction of one call (storage
+                      attached, no pond_begin): db_unlock commits it */
   size_t mark;     /* log length when it opened */
   db_undo *log;
   size_t n, cap;
@@ -139,6 +150,7 @@ struct pond_db {
   db_txn tx;
   uint64_t defs_gen;      /* bumped whenever db->defs is replaced (define, rollback) */
   struct qy_dbidx *qidx;  /* NULL until the query part builds its indexes */
+  struct st_dbs *st;      /* persistence (lib/store/persist.h); NULL: in memory */
 };
 
 /* db.c: entering and leaving a public call. */
@@ -170,6 +182,10 @@ int db_cust_reserve(pond_db *db, uint64_t cid, uint32_t extra, cu_rec **out);
 void db_txn_init(db_txn *tx);
 /* Rolls back whatever is open and frees the log (pond_close). */
 void db_txn_close(pond_db *db);
+/* Ends the implicit transaction of a call (db_unlock): rc < 0 rolls it
+ * back; else its records go to storage in one commit, and if that fails it
+ * is rolled back and the commit's status returned. Returns rc otherwise. */
+int db_txn_implicit_end(pond_db *db, int rc);
 /* A call savepoint: db_call_end(db, rc) releases it when rc >= 0, rolls the
  * call's changes back when rc < 0; returns rc. Never fails, never nests. */
 void db_call_begin(pond_db *db);
@@ -182,6 +198,13 @@ int db_touch_all(pond_db *db, unsigned need);
 int db_touch_has(pond_db *db, uint32_t attr, unsigned need);
 int db_touch_dict(pond_db *db, uint32_t attr, unsigned need);
 int db_touch_defs(pond_db *db, unsigned need);
+/* Before-images for a call whose only change to the bitmap is one
+ * bm_add/bm_remove of cid, made after its last other fallible step (the
+ * fast paths): in an implicit transaction a one-chunk image (DB_U_CHUNK),
+ * otherwise as db_touch_*(…, DB_NEED_TXN). */
+int db_touch_tagbm1(pond_db *db, uint32_t tag, uint64_t cid);
+int db_touch_all1(pond_db *db, uint64_t cid);
+int db_touch_has1(pond_db *db, uint32_t attr, uint64_t cid);
 int db_touch_avn(pond_db *db, unsigned need);
 int db_names_room(pond_db *db);
 /* 1 when an undo image holds definitions object d (then it must not be
@@ -191,7 +214,11 @@ int db_defs_held(const pond_db *db, const df_defs *d);
 static inline int db_logging(const pond_db *db) { return db->tx.open | db->tx.call; }
 
 /* Attribute values (attr.c). */
+#define DB_ATTR_STR_MAX 4096 /* bytes of one string value */
 void db_dict_free(pc_mem *m, db_dict *d);
+/* The value id of s[0..n) in d, appending it when new (*added = 1).
+ * POND_ENOMEM / POND_ELIMIT leave d unchanged. */
+int db_dict_intern(pc_mem *m, db_dict *d, const char *s, size_t n, uint32_t *vid, int *added);
 void db_dict_truncate(pc_mem *m, db_dict *d, uint32_t n);
 void db_attrv_free(pc_mem *m, db_attrv *a);
 /* Room for n attribute slots; db_av_extend then adds empty slots up to n

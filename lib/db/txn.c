@@ -23,11 +23,22 @@
  *    a new key first reserves room for that many more (map.h: reserve(n)
  *    guarantees the next n inserts do not allocate).
  * The transaction's log entries are exactly the touched customers, tags,
- * attributes and definitions: what a storage commit will write.
+ * attributes and definitions: what a storage commit writes (store/persist.h).
+ *
+ * With storage attached every call outside pond_begin runs in an implicit
+ * transaction (opened by db_lock, ended by db_unlock through
+ * db_txn_implicit_end): its images let a failed storage commit undo the
+ * call after its last in-memory step. The fast paths, whose only change to
+ * a bitmap is one add/remove, take a one-chunk image there (DB_U_CHUNK,
+ * bm_undo) instead of a bm_copy snapshot: O(one container), not
+ * O(containers). A later full image of the same bitmap in the same
+ * transaction is restored first (reverse order) and gets room for the chunk
+ * restores that follow it (bm_undo_room), so those never allocate either.
  */
 #include <string.h>
 
 #include "db/db.h"
+#include "store/persist.h"
 
 void db_txn_init(db_txn *tx) {
   memset(tx, 0, sizeof *tx);
@@ -64,9 +75,24 @@ static db_undo *push(pond_db *db, int kind, unsigned lv, uint32_t id) {
   return u;
 }
 
+/* The bitmap a DB_U_CHUNK entry images. */
+static bm *chunk_bm(pond_db *db, const db_undo *u) {
+  switch (u->u.chunk.of) {
+    case DB_U_TAGBM: return &db->tags.v[u->id].members;
+    case DB_U_ALL: return &db->all;
+    default: return &db->av[u->id].has;
+  }
+}
+
 /* The touch flags of the object an entry images (NULL for customers). */
 static uint8_t *flags_of(pond_db *db, const db_undo *u) {
   switch (u->kind) {
+    case DB_U_CHUNK:
+      switch (u->u.chunk.of) {
+        case DB_U_TAGBM: return &db->tags.v[u->id].touch_bm;
+        case DB_U_ALL: return &db->tx.touch_all;
+        default: return &db->av[u->id].touch_has;
+      }
     case DB_U_TAGBM: return &db->tags.v[u->id].touch_bm;
     case DB_U_TAG: return &db->tags.v[u->id].touch_meta;
     case DB_U_ALL: return &db->tx.touch_all;
@@ -106,6 +132,16 @@ int db_touch_cust(pond_db *db, uint64_t cid, unsigned need) {
   return POND_OK;
 }
 
+/* DB_U_CHUNK entries of bitmap (kind, id) in the log. */
+static uint32_t chunks_of(const pond_db *db, int kind, uint32_t id) {
+  uint32_t k = 0;
+  for (size_t i = 0; i < db->tx.n; i++) {
+    const db_undo *u = &db->tx.log[i];
+    k += u->kind == DB_U_CHUNK && u->u.chunk.of == kind && u->id == id;
+  }
+  return k;
+}
+
 static int touch_bm(pond_db *db, int kind, uint32_t id, const bm *b, uint8_t *flags,
                     unsigned need) {
   unsigned lv = want(db, *flags, need);
@@ -114,6 +150,13 @@ static int touch_bm(pond_db *db, int kind, uint32_t id, const bm *b, uint8_t *fl
   bm img;
   bm_init(&img);
   POND_TRY(bm_copy(&db->mem, &img, b));
+  /* Older chunk images of this bitmap are restored after this snapshot,
+   * into its exact-sized block: give it room for their insertions. */
+  uint32_t k = *flags & DB_TX_PART ? chunks_of(db, kind, id) : 0;
+  if (k && bm_undo_room(&db->mem, &img, k) < 0) {
+    bm_free(&db->mem, &img);
+    return POND_ENOMEM;
+  }
   db_undo *u = push(db, kind, lv, id);
   bm_init(&u->u.b);
   bm_move(&db->mem, &u->u.b, &img);
@@ -136,6 +179,37 @@ int db_touch_has(pond_db *db, uint32_t attr, unsigned need) {
   if (!db_logging(db)) return POND_OK;
   db_attrv *a = &db->av[attr];
   return touch_bm(db, DB_U_HAS, attr, &a->has, &a->touch_has, need);
+}
+
+/* A one-chunk image in an implicit transaction, else a full one. */
+static int touch_bm1(pond_db *db, int kind, uint32_t id, bm *b, uint8_t *flags, uint64_t cid) {
+  if (!db->tx.implicit) return touch_bm(db, kind, id, b, flags, DB_NEED_TXN);
+  if (*flags & DB_TX_TXN) return POND_OK; /* a snapshot restores everything */
+  POND_TRY(log_room(db));
+  bm_undo bu;
+  POND_TRY(bm_undo_save(&db->mem, b, cid, &bu));
+  db_undo *u = push(db, DB_U_CHUNK, DB_TX_TXN, id);
+  u->u.chunk.bu = bu;
+  u->u.chunk.of = (uint8_t)kind;
+  *flags |= DB_TX_PART;
+  return POND_OK;
+}
+
+int db_touch_tagbm1(pond_db *db, uint32_t tag, uint64_t cid) {
+  if (!db_logging(db)) return POND_OK;
+  tg_tag *t = &db->tags.v[tag];
+  return touch_bm1(db, DB_U_TAGBM, tag, &t->members, &t->touch_bm, cid);
+}
+
+int db_touch_all1(pond_db *db, uint64_t cid) {
+  if (!db_logging(db)) return POND_OK;
+  return touch_bm1(db, DB_U_ALL, 0, &db->all, &db->tx.touch_all, cid);
+}
+
+int db_touch_has1(pond_db *db, uint32_t attr, uint64_t cid) {
+  if (!db_logging(db)) return POND_OK;
+  db_attrv *a = &db->av[attr];
+  return touch_bm1(db, DB_U_HAS, attr, &a->has, &a->touch_has, cid);
 }
 
 int db_touch_tag(pond_db *db, uint32_t tag, unsigned need) {
@@ -239,6 +313,11 @@ static void restore(pond_db *db, db_undo *u) {
   db_txn *tx = &db->tx;
   uint8_t *fl = flags_of(db, u);
   switch (u->kind) {
+    case DB_U_CHUNK:
+      /* DB_TX_PART stays until the transaction ends: older chunk images
+       * of the bitmap may still be in the log. */
+      bm_undo_restore(m, chunk_bm(db, u), &u->u.chunk.bu);
+      return;
     case DB_U_CUST: {
       uint64_t *ref = pc_map64_ref(&db->cus, u->cid);
       cu_rec *cur = ref ? (cu_rec *)(uintptr_t)*ref : NULL;
@@ -323,6 +402,7 @@ static void release(pond_db *db, db_undo *u) {
       if (u->u.tag.live) db->tx.name_pending--;
       break;
     case DB_U_DEFS: df_free(m, u->u.defs); break;
+    case DB_U_CHUNK: bm_undo_release(m, &u->u.chunk.bu); break;
     default: break;
   }
 }
@@ -371,8 +451,13 @@ static void txn_end(pond_db *db, int commit) {
     size_t top = tx->n;
     while (tx->n) restore(db, &tx->log[--tx->n]);
     names_back(db, 0, top);
+    for (size_t i = 0; i < top; i++) {
+      uint8_t *fl = tx->log[i].kind == DB_U_CHUNK ? flags_of(db, &tx->log[i]) : NULL;
+      if (fl) *fl = 0; /* slots of destroyed tags and attributes stay allocated */
+    }
   }
   tx->open = 0;
+  tx->implicit = 0;
   pc_map64_free(&db->mem, &tx->seen_txn);
   /* A long transaction's log need not outlive it. */
   if (tx->cap > 1024) {
@@ -392,14 +477,41 @@ void db_txn_close(pond_db *db) {
   pc_map64_free(&db->mem, &db->tx.seen_call);
 }
 
+/* Writes the open transaction's records to storage (when there are any);
+ * on failure rolls it back. Then ends it. */
+static int txn_finish(pond_db *db) {
+  if (db->st && db->tx.n) {
+    int rc = st_db_commit(db);
+    if (rc < 0) {
+      txn_end(db, 0);
+      return rc;
+    }
+  }
+  txn_end(db, 1);
+  return POND_OK;
+}
+
+int db_txn_implicit_end(pond_db *db, int rc) {
+  if (rc < 0) {
+    txn_end(db, 0); /* the call left state unchanged: restores are no-ops */
+    return rc;
+  }
+  int src = txn_finish(db);
+  return src < 0 ? src : rc;
+}
+
 /* ------------------------------------------------------------- public API */
 
 int pond_begin(pond_db *db) {
   if (!db) return POND_EMISUSE;
   db_lock(db);
   int rc = POND_OK;
-  if (db->tx.open) rc = pc_errf(&db->err, POND_EMISUSE, "begin: a transaction is already open");
-  else db->tx.open = 1;
+  if (db->tx.open && !db->tx.implicit)
+    rc = pc_errf(&db->err, POND_EMISUSE, "begin: a transaction is already open");
+  else {
+    db->tx.open = 1; /* an implicit one opened by db_lock is still empty */
+    db->tx.implicit = 0;
+  }
   return db_unlock(db, rc);
 }
 
@@ -407,8 +519,9 @@ int pond_commit(pond_db *db) {
   if (!db) return POND_EMISUSE;
   db_lock(db);
   int rc = POND_OK;
-  if (!db->tx.open) rc = pc_errf(&db->err, POND_EMISUSE, "commit: no transaction is open");
-  else txn_end(db, 1);
+  if (!db->tx.open || db->tx.implicit)
+    rc = pc_errf(&db->err, POND_EMISUSE, "commit: no transaction is open");
+  else rc = txn_finish(db);
   return db_unlock(db, rc);
 }
 
@@ -416,7 +529,8 @@ int pond_rollback(pond_db *db) {
   if (!db) return POND_EMISUSE;
   db_lock(db);
   int rc = POND_OK;
-  if (!db->tx.open) rc = pc_errf(&db->err, POND_EMISUSE, "rollback: no transaction is open");
+  if (!db->tx.open || db->tx.implicit)
+    rc = pc_errf(&db->err, POND_EMISUSE, "rollback: no transaction is open");
   else txn_end(db, 0);
   return db_unlock(db, rc);
 }

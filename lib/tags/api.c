@@ -99,7 +99,7 @@ static int tag_add(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts) {
   if (sib) return add_slow(db, cid, tag, sib, ts);
   if (POND_UNLIKELY(db_logging(db))) {
     POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
-    POND_TRY(db_touch_tagbm(db, tag, DB_NEED_TXN));
+    POND_TRY(db_touch_tagbm1(db, tag, cid));
   }
   if (r->n == r->cap) POND_TRY(db_cust_reserve(db, cid, 1, &r));
   int rc = bm_add(&db->mem, &t->members, cid);
@@ -122,7 +122,7 @@ static int tag_remove(pond_db *db, uint64_t cid, uint32_t tag) {
   uint32_t pos;
   if (!cu_find(r, tag, &pos)) return POND_OK;
   POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
-  POND_TRY(db_touch_tagbm(db, tag, DB_NEED_TXN));
+  POND_TRY(db_touch_tagbm1(db, tag, cid));
   int rc = bm_remove(&db->mem, &t->members, cid);
   if (rc < 0) return rc;
   tg_unlink(db, cid, db_cust(db, cid), tag);
