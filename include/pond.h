@@ -434,6 +434,118 @@ POND_API int pond_event(pond_db *db, uint64_t cid, const char *name, int64_t ts)
  */
 POND_API int pond_message(pond_db *db, uint64_t cid, const char *text, size_t len, int64_t ts);
 
+/* --------------------------------------------------------------- lifecycle */
+
+/*
+ * Lifecycle machines (pond_define "machines", DESIGN.md "Lifecycle
+ * semantics"). Each customer is in one state of every machine, with the
+ * time it entered it (`since`): a customer starts in the machine's initial
+ * state (since = added_at; customers that existed before the machine was
+ * defined too). Transitions fire:
+ *  - on events: pond_event, pond_message ("message"), and the built-in
+ *    events the library raises — "customer.added" (a customer is created),
+ *    "tag.added:<g/t>" and "tag.removed:<g/t>" (membership changed: not
+ *    re-adds, and a ttl expiry is a removal), "stage.entered:<m>/<s>" (a
+ *    transition of machine m entered s). An event's own effects (last_seen,
+ *    counters) apply first; then machines are offered the event in the
+ *    order they were first defined, each firing the first listed
+ *    transition whose `from` holds the current state and whose guard `if`
+ *    is TRUE on the customer at the event's time. A transition never goes
+ *    from a state to itself (a `from` list naming `to` is refused by
+ *    pond_define; "*" means any state other than `to`). Events raised while
+ *    an event is processed are queued, FIFO, and offered after it to every
+ *    machine, at the same time; generations past 8 are dropped, and one
+ *    call fires at most 4096 transitions in all.
+ *  - after a duration without activity, at max(since, last_seen) +
+ *    duration: in pond_tick (below).
+ * Every transition updates the per-state sets (stage('m') = 's' in
+ * queries), the funnel counters and raises stage.entered:<m>/<s>.
+ */
+
+/*
+ * The state of cid in machine (its name, borrowed: valid until the next
+ * pond_define or pond_rollback) and since, either out pointer may be NULL.
+ * POND_NOTFOUND: no such customer or machine.
+ */
+POND_API int pond_stage(pond_db *db, uint64_t cid, const char *machine, const char **state,
+                        int64_t *since);
+
+/* Flags of pond_transition_ex. */
+#define POND_FORCE 0x1u /* move even where no transition allows it */
+
+/*
+ * Moves cid to `state` of `machine` at ts (since = ts), as if a transition
+ * fired: the funnel counts it, stage.entered:<machine>/<state> is raised
+ * and dispatched, timers re-arm. Guards are not evaluated: the host
+ * decides. POND_ECONFLICT when no transition of the machine goes from the
+ * current state to `state` (pond_transition_ex with POND_FORCE moves it
+ * anyway). Already in `state`: POND_OK, nothing changes, nothing is
+ * raised. POND_NOTFOUND: no such customer, machine or state; POND_EINVAL:
+ * NULL names, unknown flags, ts == INT64_MIN.
+ */
+POND_API int pond_transition(pond_db *db, uint64_t cid, const char *machine, const char *state,
+                             int64_t ts);
+POND_API int pond_transition_ex(pond_db *db, uint64_t cid, const char *machine, const char *state,
+                                int64_t ts, unsigned flags);
+
+/*
+ * Fires every timer due at or before now, in due-time order (ties: by
+ * customer id, then machine definition order, then ttl expiries by tag
+ * id), each at its due time: an `after` transition's guard is evaluated
+ * at the due time and the transition takes effect then (since = due time);
+ * a guard that does not hold leaves the timer spent until activity or a
+ * state change re-arms it. Tag-group ttl expiries remove the tag at its
+ * due time and raise tag.removed:<g/t>. Cascades run at the due time;
+ * timers they arm fire in the same call when due by now. All or nothing:
+ * a failure (POND_ENOMEM, POND_ESTORAGE) fires none. Timers are derived
+ * from the customer records, so they survive a reopen exactly: none lost,
+ * none fired twice. pond_tick after pond_define (or after a rollback of a
+ * call that fired or armed timers) first rebuilds the timer queue from the
+ * records: O(customers).
+ */
+POND_API int pond_tick(pond_db *db, int64_t now);
+
+/* Kinds of funnel rows. */
+#define POND_FUNNEL_STATE 1 /* a state: customers in it now */
+#define POND_FUNNEL_STEP 2  /* a move from one state to another */
+
+/*
+ * One row of pond_funnel. For POND_FUNNEL_STATE rows: `to` names the state,
+ * count = customers in it now, entered = moves into it within the range,
+ * rate = count / all customers. For POND_FUNNEL_STEP rows: from -> to
+ * (from NULL: customers added, arriving in the initial state), count =
+ * such moves within the range, entered = moves into `from` within the
+ * range (for arrivals: the arrivals), rate = count / entered (0 when
+ * entered is 0) — the conversion rate from `from` to `to`.
+ */
+typedef struct pond_funnel_row {
+  int kind; /* POND_FUNNEL_STATE or POND_FUNNEL_STEP */
+  const char *from;
+  const char *to;
+  uint64_t count;
+  uint64_t entered;
+  double rate;
+} pond_funnel_row;
+
+/*
+ * The funnel of machine over [from, to): first one POND_FUNNEL_STATE row per
+ * state (definition order), then one POND_FUNNEL_STEP row per (from, to)
+ * that moved in the range (arrivals first, then by the from state's and
+ * the to state's definition order). Moves are counted per UTC day: the
+ * range covers every day it overlaps. *rows (names inside it) is freed
+ * with pond_funnel_free. POND_NOTFOUND: no such machine.
+ */
+POND_API int pond_funnel(pond_db *db, const char *machine, int64_t from, int64_t to,
+                         pond_funnel_row **rows, size_t *n);
+POND_API void pond_funnel_free(pond_db *db, pond_funnel_row *rows);
+
+/*
+ * Warnings of the last successful pond_define on db, one per line
+ * ("define:$.machines[0].states[4]: warning: state 'x' is unreachable from
+ * the initial state 'new'"), or "". Valid until the next pond_define.
+ */
+POND_API const char *pond_define_diagnostics(pond_db *db);
+
 /* ------------------------------------------------------------------ queries */
 
 /*

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "query/qydb.h"
 #include "store/filestore.h"
 #include "store/persist.h"
@@ -85,6 +86,7 @@ static void db_destroy(pond_db *db) {
   pc_mem *m = &db->mem;
   db_txn_close(db);
   qy_db_close(db);
+  lc_close(db);
   uint64_t cid, v;
   size_t it = 0;
   while (pc_map64_next(&db->cus, &it, &cid, &v)) cu_free(m, (cu_rec *)(uintptr_t)v);

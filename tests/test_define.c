@@ -46,7 +46,7 @@ static const bad_doc BAD[] = {
     {"\"attributes\"", POND_EINVAL, "define:$:", NULL},
     {"{\"attribute\": []}", POND_EINVAL, "$.attribute:", "did you mean 'attributes'"},
     {"{\"tag_group\": []}", POND_EINVAL, "$.tag_group:", "did you mean 'tag_groups'"},
-    {"{\"machines\": []}", POND_EINVAL, "$.machines:", "not supported by this version yet"},
+    {"{\"keywords\": []}", POND_EINVAL, "$.keywords:", "not supported by this version yet"},
     {"{\"counters\": {\"order.paid\": 1}}", POND_EINVAL, "$.counters:", "expected an array"},
     {"{\"segments\": {}, \"attributes\": []}", POND_EINVAL, "$.segments:", NULL},
     {"{\"attributes\": [{\"name\": \"x\", \"type\": \"int\"}], \"rules\": []}", POND_EINVAL, "$.rules:", NULL},

@@ -138,9 +138,9 @@ static const bad_doc BAD[] = {
     {"{\"drop\": [{\"tag_group\": \"src\"}]}", POND_EINVAL, NULL, NULL},
     {"{\"segments\": [{\"name\": \"vip_active\", \"where\": \"segment('store_leads')\"}]}", POND_EINVAL, NULL,
      "\"segment('store_leads')\""},
-    {"{\"machines\": []}", POND_EINVAL,
-     "define:$.machines: \"machines\" is not supported by this version yet (it defines attributes, tag_groups, "
-     "counters, segments and drop)",
+    {"{\"keywords\": []}", POND_EINVAL,
+     "define:$.keywords: \"keywords\" is not supported by this version yet (it defines attributes, tag_groups, "
+     "counters, segments, machines and drop)",
      "[]"},
 };
 #define NBAD (sizeof BAD / sizeof BAD[0])
@@ -270,7 +270,7 @@ static void events_count_and_keep_the_latest_times(void) {
   CHECK_STR(sel(db, "segment('vip_active')", T0 + 200 + 31 * 86400), "");
   CHECK_STR(sel(db, "segment('store_leads')", T0 + 200), "");
   CHECK_STR(sel(db, "segment('store_leads')", T0 + 200 + 31 * 86400), "1");
-  /* machines do not exist yet */
+  /* no machine is defined here */
   CHECK_STR(sel(db, "stage('lifecycle') = 'new'", T0), "ERR -4: query:1:7: unknown machine 'lifecycle'");
   CHECK_STR(sel(db, "stage_since('m') > now()", T0), "ERR -4: query:1:13: unknown machine 'm'");
   TU_INVARIANTS(db);

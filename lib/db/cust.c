@@ -9,6 +9,7 @@
 #include <inttypes.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "query/qydb.h"
 
 cu_rec *db_cust(const pond_db *db, uint64_t cid) {
@@ -36,12 +37,16 @@ int db_cust_reserve(pond_db *db, uint64_t cid, uint32_t extra, cu_rec **out) {
 
 /* All fallible steps first, the bitmap insert last: on its failure nothing
  * is visible yet. */
-int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out) {
+int db_cust_create_room(pond_db *db, uint64_t cid, int64_t ts, uint32_t extra, cu_rec **out) {
   POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
   POND_TRY(db_touch_all1(db, cid));
   if (db_cus_room(db) < 0) return POND_ENOMEM;
   cu_rec *r = cu_new(&db->mem, ts);
   if (!r) return POND_ENOMEM;
+  if (extra > r->cap && cu_reserve(&db->mem, &r, extra) < 0) {
+    cu_free(&db->mem, r);
+    return POND_ENOMEM;
+  }
   int rc = bm_add(&db->mem, &db->all, cid);
   if (rc < 0) {
     cu_free(&db->mem, r);
@@ -51,6 +56,11 @@ int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out) {
   db_cust_changed(db, cid);
   *out = r;
   return POND_OK;
+}
+
+int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out) {
+  if (lc_machines(db)) return lc_customer_create(db, cid, ts, out);
+  return db_cust_create_room(db, cid, ts, 0, out);
 }
 
 int pond_customer_upsert(pond_db *db, uint64_t cid, int64_t ts) {
@@ -72,7 +82,7 @@ static int cust_delete(pond_db *db, uint64_t cid) {
   int rc = db_touch_all(db, DB_NEED_CALL);
   const uint32_t *k = cu_ckeys(r);
   for (uint32_t i = 0; rc >= 0 && i < r->n; i++) {
-    if (cu_is_ctr(k[i])) continue; /* counters live in the record only */
+    if (cu_is_ctr(k[i]) || cu_is_mach(k[i])) continue; /* in the record only */
     if (k[i] & CU_ATTR) {
       uint32_t a = k[i] & ~CU_ATTR;
       rc = db_touch_has(db, a, DB_NEED_CALL);

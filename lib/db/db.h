@@ -78,6 +78,9 @@ enum {
   DB_U_DICT,     /* attribute id: its dictionary size */
   DB_U_DEFS,     /* the definitions object */
   DB_U_AVN,      /* the number of attribute value slots */
+  DB_U_EXT,      /* lifecycle state (lib/lifecycle): cid holds the length of
+                    lc's own undo log when this level first changed it;
+                    restore undoes lc's log back to it */
   DB_U_CHUNK,    /* one chunk of a bitmap (u.chunk.of: DB_U_TAGBM with tag
                     id, DB_U_ALL or DB_U_HAS with attribute id), taken by an
                     implicit transaction's single change (bm_undo) */
@@ -117,7 +120,7 @@ typedef struct db_txn {
   pc_map64 seen_call; /* customers with a DB_TX_CALL image */
   size_t cus_pending;  /* customer keys a rollback may reinsert */
   size_t name_pending; /* tag-name keys a rollback may reinsert */
-  uint8_t touch_all, touch_defs, touch_avn;
+  uint8_t touch_all, touch_defs, touch_avn, touch_lc;
 } db_txn;
 
 /* ------------------------------------------------------------- the handle */
@@ -151,6 +154,7 @@ struct pond_db {
   uint64_t defs_gen;      /* bumped whenever db->defs is replaced (define, rollback) */
   struct qy_dbidx *qidx;  /* NULL until the query part builds its indexes */
   struct st_dbs *st;      /* persistence (lib/store/persist.h); NULL: in memory */
+  struct lc_rt *lc;       /* lifecycle runtime (lib/lifecycle/lc.h); NULL until used */
 };
 
 /* db.c: entering and leaving a public call. */
@@ -165,8 +169,16 @@ cu_rec *db_cust(const pond_db *db, uint64_t cid);
 uint64_t *db_cust_ref(const pond_db *db, uint64_t cid);
 /* POND_NOTFOUND with a message naming cid. */
 int db_no_cust(pond_db *db, uint64_t cid);
-/* Creates cid (must not exist) as one atomic step; *out gets the record. */
+/* Creates cid (must not exist) as one atomic step; *out gets the record.
+ * With lifecycle machines defined this enters their initial states and
+ * dispatches customer.added (lc_customer_create), still one atomic step. */
 int db_cust_create(pond_db *db, uint64_t cid, int64_t ts, cu_rec **out);
+/* The plain creation, with room for `extra` entries in the new record. */
+int db_cust_create_room(pond_db *db, uint64_t cid, int64_t ts, uint32_t extra, cu_rec **out);
+/* An activity's effects on record r (event.c): last_seen := max(last_seen,
+ * ts); counter (UINT32_MAX: none) counted. r has room for two more
+ * entries when the counter's are absent. Never fails. */
+void db_activity_apply(cu_rec *r, uint32_t counter, int64_t ts);
 /* Makes room in the customer map for one new key (keeping a rollback's
  * reinsertion room). */
 int db_cus_room(pond_db *db);
@@ -198,6 +210,9 @@ int db_touch_all(pond_db *db, unsigned need);
 int db_touch_has(pond_db *db, uint32_t attr, unsigned need);
 int db_touch_dict(pond_db *db, uint32_t attr, unsigned need);
 int db_touch_defs(pond_db *db, unsigned need);
+/* A marker for lifecycle's own undo log (funnel counters, machine entries
+ * changed under a call savepoint): DB_U_EXT. */
+int db_touch_lc(pond_db *db, unsigned need);
 /* Before-images for a call whose only change to the bitmap is one
  * bm_add/bm_remove of cid, made after its last other fallible step (the
  * fast paths): in an implicit transaction a one-chunk image (DB_U_CHUNK),

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "json/json.h"
 
 static void putf(pj_buf *b, const char *fmt, ...)
@@ -107,6 +108,11 @@ void db_dump(pond_db *db, pj_buf *out) {
         putf(out, " %c%u=%" PRId64, k[i] & 1 ? 'l' : 'c', (k[i] & ~CU_CTR) >> 1, v[i]);
         continue;
       }
+      if (cu_is_mach(k[i])) { /* lifecycle: machine=state[!spent]@since */
+        putf(out, " m%u=s%u%s@%" PRId64, lc_key_mid(k[i]), lc_key_sid(k[i]),
+             lc_key_spent(k[i]) ? "!" : "", v[i]);
+        continue;
+      }
       uint32_t a = k[i] & ~CU_ATTR;
       putf(out, " a%u=", a);
       if (a < d->nattrs && d->attrs[a].type == DF_T_STRING && (uint64_t)v[i] < db->av[a].dict.n)
@@ -141,6 +147,14 @@ int db_check(pond_db *db, char *why, size_t cap) {
     if (r->n > r->cap) WHY("customer %" PRIu64 ": %u entries, capacity %u", cid, r->n, r->cap);
     for (uint32_t i = 0; i < r->n; i++) {
       if (i && k[i - 1] >= k[i]) WHY("customer %" PRIu64 ": entries out of order", cid);
+      if (cu_is_mach(k[i])) {
+        const lc_mset *ms = d->machines;
+        uint32_t mid = lc_key_mid(k[i]), sid = lc_key_sid(k[i]);
+        if (!ms || mid >= ms->nm || !ms->m[mid].live) WHY("customer %" PRIu64 ": dead machine %u", cid, mid);
+        if (sid >= ms->m[mid].nst || !ms->m[mid].st[sid].live)
+          WHY("customer %" PRIu64 ": machine %u in dead state %u", cid, mid, sid);
+        continue;
+      }
       if (cu_is_ctr(k[i])) {
         uint32_t c = (k[i] & ~CU_CTR) >> 1;
         if (c >= d->ncounters || !d->counters[c].live) WHY("customer %" PRIu64 ": dead counter %u", cid, c);

@@ -27,6 +27,7 @@
 
 #include "core/utf8.h"
 #include "db/db.h"
+#include "lifecycle/lc.h"
 
 #define EV_NAME_MAX 256 /* bytes of an event name */
 
@@ -65,22 +66,26 @@ static int activity(pond_db *db, uint64_t cid, uint32_t counter, int64_t ts) {
     lk = cu_ctr_last_key(counter);
     extra = cur && cu_find(cur, ck, &cpos) ? 0 : 2;
   }
+  (void)lk;
   cu_rec *r = NULL;
   POND_TRY(need_customer(db, cid, ts, extra, &r));
-  /* nothing below fails */
-  if (ts > r->last_seen) r->last_seen = ts;
-  if (counter != UINT32_MAX) {
-    int64_t *v = cu_vals(r);
-    if (cu_find(r, ck, &cpos)) {
-      if (v[cpos] < INT64_MAX) v[cpos]++;
-      if (ts > v[cpos + 1]) v[cpos + 1] = ts; /* last('e') is the next key */
-    } else {
-      cu_insert_at(r, cpos, ck, 1);
-      cu_insert_at(r, cpos + 1, lk, ts);
-    }
-  }
+  db_activity_apply(r, counter, ts); /* nothing below fails */
   db_cust_changed(db, cid);
   return POND_OK;
+}
+
+void db_activity_apply(cu_rec *r, uint32_t counter, int64_t ts) {
+  if (ts > r->last_seen) r->last_seen = ts;
+  if (counter == UINT32_MAX) return;
+  uint32_t ck = cu_ctr_count_key(counter), cpos;
+  int64_t *v = cu_vals(r);
+  if (cu_find(r, ck, &cpos)) {
+    if (v[cpos] < INT64_MAX) v[cpos]++;
+    if (ts > v[cpos + 1]) v[cpos + 1] = ts; /* last('e') is the next key */
+  } else {
+    cu_insert_at(r, cpos, ck, 1);
+    cu_insert_at(r, cpos + 1, cu_ctr_last_key(counter), ts);
+  }
 }
 
 static int event(pond_db *db, uint64_t cid, const char *name, int64_t ts) {
@@ -97,13 +102,10 @@ static int event(pond_db *db, uint64_t cid, const char *name, int64_t ts) {
                    (int)(n > 100 ? 100 : n), name);
   uint32_t counter;
   if (df_counter_find(db->defs, name, n, &counter) < 0) counter = UINT32_MAX;
+  /* With machines, the activity and the transitions it fires are one
+   * dispatch (lib/lifecycle/dispatch.c). */
+  if (lc_machines(db)) return lc_event(db, cid, counter, name, n, ts);
   POND_TRY(activity(db, cid, counter, ts));
-  /* Lifecycle machines hook in here (another part, not yet written): the
-   * event's own effects are applied; next, per machine in definition order,
-   * the first transition on `name` whose `from` matches and whose guard
-   * holds fires, and the built-in events it raises are queued (FIFO, same
-   * ts, at most 8 generations). That work is fallible, so it will join the
-   * effects above under one call savepoint. */
   return POND_OK;
 }
 
@@ -116,6 +118,7 @@ static int message(pond_db *db, uint64_t cid, const char *text, size_t len, int6
     return pc_errf(&db->err, POND_EINVAL, "message: text is not valid UTF-8 (byte %zu)", bad);
   uint32_t counter;
   if (df_counter_find(db->defs, "message", 7, &counter) < 0) counter = UINT32_MAX;
+  if (lc_machines(db)) return lc_event(db, cid, counter, NULL, 0, ts);
   POND_TRY(activity(db, cid, counter, ts));
   /* Keyword matching hooks in here (lib/match, not yet written): patterns
    * found in text add their tag and raise keyword:<name>; then the

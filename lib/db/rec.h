@@ -20,8 +20,12 @@
  * CU_CTR | (counter id << 1) | 1 holds last('e') (the latest event time).
  * Both exist from the customer's first 'e' event on (pond_event,
  * pond_message for the counter "message"); no entries means count 0 and
- * last NULL. CU_CTR keys have both top bits set, so attribute ids stay
+ * last NULL. CU_CTR keys have the top bits 110, so attribute ids stay
  * below CU_CTR_MIN_BIT (cu_is_attr tells the two apart).
+ *
+ * Lifecycle machines (lib/lifecycle/lc.h) keep one entry per machine a
+ * customer has left the home state of: key CU_MACH | machine id << 16 |
+ * spent bit << 15 | state id (top bits 111), value `since`.
  *
  * Keeping values and keys in two arrays avoids padding: an entry costs 12
  * bytes. Capacity grows by about half (amortized O(1) appends, at most ~1/3
@@ -39,13 +43,15 @@
 
 #define CU_ATTR 0x80000000u
 #define CU_CTR 0xC0000000u         /* counter entries (see above) */
-#define CU_CTR_MAX ((1u << 29) - 1) /* largest counter id */
+#define CU_CTR_MAX ((1u << 28) - 1) /* largest counter id */
+#define CU_MACH 0xE0000000u        /* lifecycle state entries (see above) */
 #define CU_ATTR_MAX 0x3FFFFFFFu     /* largest attribute id */
 
 /* What an entry key is. */
 static inline int cu_is_tag(uint32_t k) { return !(k & CU_ATTR); }
 static inline int cu_is_attr(uint32_t k) { return (k & CU_CTR) == CU_ATTR; }
-static inline int cu_is_ctr(uint32_t k) { return (k & CU_CTR) == CU_CTR; }
+static inline int cu_is_ctr(uint32_t k) { return (k & CU_MACH) == CU_CTR; }
+static inline int cu_is_mach(uint32_t k) { return (k & CU_MACH) == CU_MACH; }
 /* Counter entry keys: count('e') and last('e') of counter id. */
 static inline uint32_t cu_ctr_count_key(uint32_t id) { return CU_CTR | id << 1; }
 static inline uint32_t cu_ctr_last_key(uint32_t id) { return CU_CTR | id << 1 | 1u; }

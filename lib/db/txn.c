@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "store/persist.h"
 
 void db_txn_init(db_txn *tx) {
@@ -100,6 +101,7 @@ static uint8_t *flags_of(pond_db *db, const db_undo *u) {
     case DB_U_DICT: return &db->av[u->id].touch_dict;
     case DB_U_DEFS: return &db->tx.touch_defs;
     case DB_U_AVN: return &db->tx.touch_avn;
+    case DB_U_EXT: return &db->tx.touch_lc;
     default: return NULL;
   }
 }
@@ -275,6 +277,18 @@ int db_touch_defs(pond_db *db, unsigned need) {
   return POND_OK;
 }
 
+/* Lifecycle keeps its own fine-grained undo log; the marker says how long
+ * it was when this level first changed lifecycle state. */
+int db_touch_lc(pond_db *db, unsigned need) {
+  if (!db_logging(db)) return POND_OK;
+  unsigned lv = want(db, db->tx.touch_lc, need);
+  if (!lv) return POND_OK;
+  POND_TRY(log_room(db));
+  push(db, DB_U_EXT, lv, 0)->cid = (uint64_t)lc_undo_len(db);
+  db->tx.touch_lc |= (uint8_t)lv;
+  return POND_OK;
+}
+
 int db_cus_room(pond_db *db) {
   return pc_map64_reserve(&db->mem, &db->cus, db->tx.cus_pending + 1);
 }
@@ -368,6 +382,7 @@ static void restore(pond_db *db, db_undo *u) {
     case DB_U_AVN:
       while (db->nav > u->u.n) db_attrv_free(m, &db->av[--db->nav]);
       break;
+    case DB_U_EXT: lc_undo_to(db, u->cid); break;
   }
   /* Flags of objects a truncation destroyed were cleared with them. */
   if (fl) *fl &= (uint8_t)~u->lv;
@@ -403,6 +418,7 @@ static void release(pond_db *db, db_undo *u) {
       break;
     case DB_U_DEFS: df_free(m, u->u.defs); break;
     case DB_U_CHUNK: bm_undo_release(m, &u->u.chunk.bu); break;
+    case DB_U_EXT: lc_undo_release(db, u->cid); break;
     default: break;
   }
 }

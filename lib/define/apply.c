@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "define/plan.h"
+#include "lifecycle/lc.h"
 #include "query/qydb.h"
 
 typedef struct newtag {
@@ -259,6 +260,19 @@ static int phase_segments(dfa *a) {
  * (by name or with their group) are gone, tags it pre-creates exist. */
 static int view_hidden(void *arg, uint32_t tag) { return dropped(arg, DFP_TAG, tag); }
 
+/* The id a tag the document creates will get (phase B creates them in
+ * order): lifecycle guards are prepared with it, for real. */
+static int view_future(void *arg, const char *name, size_t len, uint32_t *id) {
+  const dfa *a = arg;
+  uint32_t base = a->db->tags.n ? a->db->tags.n : 1;
+  for (size_t i = 0; i < a->nnt; i++)
+    if (a->nt[i].len == len && memcmp(a->nt[i].name, name, len) == 0) {
+      *id = base + (uint32_t)i;
+      return 1;
+    }
+  return 0;
+}
+
 static int view_extra(void *arg, const char *name, size_t len) {
   const dfa *a = arg;
   for (size_t i = 0; i < a->nnt; i++)
@@ -349,7 +363,7 @@ static void phase_b(dfa *a) {
   }
 }
 
-int df_apply(pond_db *db, const df_plan *p) {
+int df_apply(pond_db *db, df_plan *p) {
   dfa a = {db, &db->mem, p, NULL, {0}, NULL, 0, 0};
   pc_map64_init(&a.drops);
   int rc = (a.nd = df_clone(a.m, db->defs)) ? POND_OK : POND_ENOMEM;
@@ -362,12 +376,17 @@ int df_apply(pond_db *db, const df_plan *p) {
     rc = pc_errf(&db->err, POND_ELIMIT, "define: too many attributes defined over time");
   if (rc >= 0 && a.nnt >= CU_ATTR) rc = pc_errf(&db->err, POND_ELIMIT, "define: too many tags");
   if (rc >= 0) rc = check_segments(&a);
+  lc_view lv = {view_hidden, view_future, &a};
+  if (rc >= 0) rc = lc_apply_prepare(db, &p->machines, a.nd, &lv);
   if (rc >= 0 && a.nnt) rc = db_touch_tagnew(db, DB_NEED_TXN);
   if (rc >= 0) rc = tg_reserve(db, (uint32_t)a.nnt);
   if (rc >= 0) rc = db_touch_avn(db, DB_NEED_TXN);
   if (rc >= 0) rc = db_av_reserve(db, a.nd->nattrs);
   if (rc >= 0) rc = db_touch_defs(db, DB_NEED_TXN);
-  if (rc >= 0) phase_b(&a);
+  if (rc >= 0) {
+    phase_b(&a);
+    lc_apply_commit(db, p->machines);
+  }
   for (size_t i = 0; i < a.nnt; i++)
     if (a.nt[i].name) pc_free(a.m, a.nt[i].name, a.nt[i].len + 1);
   pc_free(a.m, a.nt, a.cnt * sizeof *a.nt);

@@ -19,6 +19,7 @@
 
 #include "db/db.h"
 #include "define/plan.h"
+#include "lifecycle/lc.h"
 
 typedef struct dfc {
   pond_db *db;
@@ -194,7 +195,7 @@ static int is_dropped(const dfc *c, int kind, uint32_t id) {
 }
 
 /* Sections that later versions define. */
-static const char *const later_keys[] = {"machines", "keywords", "rules", "limits", NULL};
+static const char *const later_keys[] = {"keywords", "rules", "limits", NULL};
 static const char *const later_drops[] = {"machine", "keyword", "rule", NULL};
 
 static int in_list(const char *const *l, const char *k, size_t n) {
@@ -530,7 +531,7 @@ int df_check(pond_db *db, const pj_value *root, df_plan *p) {
         snprintf(path, sizeof path, "$.%s", mb->key);
         rc = fail(&c, &mb->value, POND_EINVAL, path,
                   "\"%s\" is not supported by this version yet (it defines attributes, "
-                  "tag_groups, counters, segments and drop)",
+                  "tag_groups, counters, segments, machines and drop)",
                   mb->key);
       } else if (!in_list(keys, mb->key, mb->klen)) {
         rc = unknown_key(&c, mb, "$", keys);
@@ -542,6 +543,7 @@ int df_check(pond_db *db, const pj_value *root, df_plan *p) {
     if (rc >= 0 && (v = pj_get(root, "tag_groups"))) rc = check_groups(&c, v);
     if (rc >= 0 && (v = pj_get(root, "counters"))) rc = check_counters(&c, v);
     if (rc >= 0 && (v = pj_get(root, "segments"))) rc = check_segments(&c, v);
+    if (rc >= 0 && (v = pj_get(root, "machines"))) rc = lc_check(db, v, p, &p->machines);
   }
   pc_map64_free(c.m, &c.drops);
   pc_strmap_free(c.m, &c.seen);
@@ -555,5 +557,6 @@ void df_plan_free(pc_mem *m, df_plan *p) {
   pc_free(m, p->groups, p->cgroups * sizeof *p->groups);
   pc_free(m, p->counters, p->ccounters * sizeof *p->counters);
   pc_free(m, p->segments, p->csegments * sizeof *p->segments);
+  lc_plan_free(m, p->machines);
   memset(p, 0, sizeof *p);
 }

@@ -7,6 +7,8 @@
  */
 #include "define/defs.h"
 
+#include "lifecycle/lc.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +27,7 @@ df_defs *df_new(pc_mem *m) {
 
 void df_free(pc_mem *m, df_defs *d) {
   if (!d) return;
+  lc_mset_unref(m, d->machines);
   for (uint32_t i = 0; i < d->nattrs; i++) {
     pc_free(m, d->attrs[i].name, d->attrs[i].len + 1);
     pc_free(m, d->attrs[i].json, d->attrs[i].jlen + 1);
@@ -63,6 +66,7 @@ static char *dup_or_null(pc_mem *m, const char *s, size_t n, int *fail) {
 df_defs *df_clone(pc_mem *m, const df_defs *d) {
   df_defs *c = df_new(m);
   if (!c) return NULL;
+  c->machines = lc_mset_ref(d->machines); /* immutable: shared */
   int fail = 0;
   if (d->nattrs) {
     c->attrs = pc_calloc(m, d->nattrs * sizeof *c->attrs);

@@ -79,6 +79,9 @@ typedef struct df_defs {
   pc_strmap group_ids; /* live group name -> id */
   pc_strmap counter_ids;
   pc_strmap segment_ids;
+  struct lc_mset *machines; /* lifecycle machines (lifecycle/lc.h), shared
+                               between clones by a reference count; NULL:
+                               none defined */
 } df_defs;
 
 df_defs *df_new(pc_mem *m);

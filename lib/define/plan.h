@@ -65,10 +65,11 @@ typedef struct df_plan {
   size_t ncounters, ccounters;
   dfp_segment *segments;
   size_t nsegments, csegments;
+  struct lc_plan *machines; /* "machines" (lifecycle/mdef.c), or NULL */
 } df_plan;
 
 int df_check(struct pond_db *db, const pj_value *root, df_plan *p);
-int df_apply(struct pond_db *db, const df_plan *p);
+int df_apply(struct pond_db *db, df_plan *p);
 void df_plan_free(pc_mem *m, df_plan *p);
 
 /* The most live attributes / counters / segments a db may declare. */

@@ -131,7 +131,8 @@ static int need_columns(pond_db *db, const qy_node *n) {
       return POND_OK;
     case QY_COLUMN:
       if (n->op == QY_COL_ATTR || n->op == QY_COL_ADDED_AT || n->op == QY_COL_LAST_SEEN ||
-          n->op == QY_COL_COUNT || n->op == QY_COL_LAST)
+          n->op == QY_COL_COUNT || n->op == QY_COL_LAST || n->op == QY_COL_STAGE ||
+          n->op == QY_COL_SINCE)
         return qy_dbidx_column(db, n->op, n->id, &c);
       return POND_OK;
     default:

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "query/qydb.h"
 
 static void col_free(pc_mem *m, qy_dbcol *c) {
@@ -30,6 +31,8 @@ void qy_db_close(pond_db *db) {
   pc_free(m, x->ctr, (size_t)x->nctr * sizeof *x->ctr);
   col_free(m, &x->added);
   col_free(m, &x->seen);
+  for (uint32_t k = 0; k < x->nmach; k++) col_free(m, &x->mach[k]);
+  pc_free(m, x->mach, (size_t)x->nmach * sizeof *x->mach);
   pc_map64_free(m, &x->pending);
   pc_free(m, x, sizeof *x);
   db->qidx = NULL;
@@ -41,7 +44,13 @@ static int any_built(const qy_dbidx *x) {
     if (x->attr[a].built) return 1;
   for (uint32_t k = 0; k < x->nctr; k++)
     if (x->ctr[k].built) return 1;
+  for (uint32_t k = 0; k < x->nmach; k++)
+    if (x->mach[k].built) return 1;
   return 0;
+}
+
+void qy_db_stale(pond_db *db) {
+  if (db->qidx) db->qidx->stale = 1;
 }
 
 void qy_db_touch(pond_db *db, uint64_t cid) {
@@ -53,8 +62,17 @@ void qy_db_touch(pond_db *db, uint64_t cid) {
 
 /* The value of column c for record r: 1 and *v, or 0 for NULL. */
 static int record_value(const pond_db *db, int col, uint32_t id, const cu_rec *r, int64_t *v) {
-  (void)db;
   if (!r) return 0;
+  if (col == QY_COL_STAGE || col == QY_COL_SINCE) {
+    const lc_mset *ms = db->defs->machines;
+    if (!ms || id >= ms->nm || !ms->m[id].live) return 0;
+    uint32_t sid;
+    int64_t since;
+    int spent;
+    lc_state_of(&ms->m[id], id, r, &sid, &since, &spent);
+    *v = col == QY_COL_STAGE ? (int64_t)sid : since;
+    return 1;
+  }
   if (col == QY_COL_ADDED_AT) {
     *v = r->added_at;
     return 1;
@@ -114,12 +132,17 @@ static qy_dbcol *col_of(qy_dbidx *x, int col, uint32_t id) {
     uint64_t k = (uint64_t)id * 2 + (col == QY_COL_LAST);
     return k < x->nctr ? &x->ctr[k] : NULL;
   }
+  if (col == QY_COL_STAGE || col == QY_COL_SINCE) {
+    uint64_t k = (uint64_t)id * 2 + (col == QY_COL_SINCE);
+    return k < x->nmach ? &x->mach[k] : NULL;
+  }
   return id < x->nattr ? &x->attr[id] : NULL;
 }
 
 /* The type the column's values have now. */
 static int col_type(const pond_db *db, int col, uint32_t id) {
   if (col == QY_COL_ATTR) return db->defs->attrs[id].type;
+  if (col == QY_COL_STAGE) return QY_T_STRING;
   return col == QY_COL_COUNT ? QY_T_INT : QY_T_TIME;
 }
 
@@ -147,6 +170,7 @@ static int sync(pond_db *db, qy_dbidx *x) {
   if (x->stale) {
     for (uint32_t a = 0; a < x->nattr; a++) col_free(m, &x->attr[a]);
     for (uint32_t k = 0; k < x->nctr; k++) col_free(m, &x->ctr[k]);
+    for (uint32_t k = 0; k < x->nmach; k++) col_free(m, &x->mach[k]);
     col_free(m, &x->added);
     col_free(m, &x->seen);
     pc_map64_free(m, &x->pending);
@@ -180,6 +204,11 @@ static int sync(pond_db *db, qy_dbidx *x) {
       }
       if (col_update(db, c, col, k / 2, cid, r) < 0) col_free(m, c);
     }
+    for (uint32_t k = 0; k < x->nmach; k++) {
+      qy_dbcol *c = &x->mach[k];
+      if (c->built && col_update(db, c, k & 1 ? QY_COL_SINCE : QY_COL_STAGE, k / 2, cid, r) < 0)
+        col_free(m, c);
+    }
     pc_map64_del(&x->pending, cid);
   }
   return POND_OK;
@@ -210,6 +239,20 @@ int qy_dbidx_column(pond_db *db, int col, uint32_t id, qy_dbcol **out) {
     memset(k + x->nctr, 0, (size_t)(n - x->nctr) * sizeof *k);
     x->ctr = k;
     x->nctr = n;
+  }
+  if ((col == QY_COL_STAGE || col == QY_COL_SINCE) && (uint64_t)id * 2 + 2 > x->nmach) {
+    uint32_t n = (id + 1) * 2;
+    qy_dbcol *k = pc_realloc(m, x->mach, (size_t)x->nmach * sizeof *k, (size_t)n * sizeof *k);
+    if (!k) return pc_errf(&db->err, POND_ENOMEM, "query: out of memory");
+    memset(k + x->nmach, 0, (size_t)(n - x->nmach) * sizeof *k);
+    x->mach = k;
+    x->nmach = n;
+  }
+  /* machine columns follow one machine set: another one (pond_define, a
+   * rollback) may give records without an entry another home state */
+  if (x->mset != (const void *)db->defs->machines) {
+    for (uint32_t k = 0; k < x->nmach; k++) col_free(m, &x->mach[k]);
+    x->mset = db->defs->machines;
   }
   POND_TRY(sync(db, x));
   qy_dbcol *c = col_of(x, col, id);

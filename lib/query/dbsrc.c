@@ -3,12 +3,13 @@
  * and the tag table, qy_row over one customer record, qy_chunks over the
  * bitmaps and the derived indexes. Everything runs under the db's lock.
  *
- * Lifecycle machines are not in the definitions yet: their lookups are
- * absent (NULL), so stage('m') says "unknown machine 'm'".
+ * Lifecycle machines come from the definitions' machine set: stage('m')
+ * reads the customer's state (lifecycle/lc.h: no entry = the home state).
  */
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "query/qydb.h"
 
 /* ---------------------------------------------------------------- schema */
@@ -57,6 +58,19 @@ static int s_segment(void *ctx, const char *name, size_t len, const char **where
   return POND_OK;
 }
 
+static int s_machine(void *ctx, const char *name, size_t len, uint32_t *id) {
+  const qy_dbschema *x = ctx;
+  const lc_mset *ms = x->defs->machines;
+  return ms && lc_machine_find(ms, name, len, id) ? POND_OK : POND_NOTFOUND;
+}
+
+static int s_state(void *ctx, uint32_t machine, const char *name, size_t len, uint32_t *id) {
+  const qy_dbschema *x = ctx;
+  const lc_mset *ms = x->defs->machines;
+  if (!ms || machine >= ms->nm || !ms->m[machine].live) return POND_NOTFOUND;
+  return lc_state_find(&ms->m[machine], name, len, id);
+}
+
 static void s_names(void *ctx, int kind, uint32_t scope, qy_name_fn each, void *arg) {
   const qy_dbschema *x = ctx;
   const pond_db *db = x->db;
@@ -85,8 +99,19 @@ static void s_names(void *ctx, int kind, uint32_t scope, qy_name_fn each, void *
       for (uint32_t i = 0; i < d->nsegments; i++)
         if (d->segments[i].live) each(arg, d->segments[i].name, d->segments[i].len);
       break;
+    case QY_NAME_MACHINE:
+      for (uint32_t i = 0; d->machines && i < d->machines->nm; i++)
+        if (d->machines->m[i].live) each(arg, d->machines->m[i].name, d->machines->m[i].len);
+      break;
+    case QY_NAME_STATE:
+      if (d->machines && scope < d->machines->nm) {
+        const lc_machine *mc = &d->machines->m[scope];
+        for (uint32_t s = 0; s < mc->nst; s++)
+          if (mc->st[s].live) each(arg, mc->st[s].name, mc->st[s].len);
+      }
+      break;
     default:
-      break; /* machines do not exist yet */
+      break;
   }
 }
 
@@ -99,8 +124,8 @@ void qy_db_schema(qy_dbschema *ctx, qy_schema *s) {
   s->counter = s_counter;
   s->segment = s_segment;
   s->names = s_names;
-  /* machine and state stay NULL until lifecycle machines exist: stage('m')
-   * and stage_since('m') are "unknown machine 'm'" */
+  s->machine = s_machine;
+  s->state = s_state;
 }
 
 /* ------------------------------------------------------------------- row */
@@ -158,8 +183,26 @@ static int r_column(void *ctx, int col, uint32_t id, qy_cell *out) {
       }
       return POND_OK;
     }
+    case QY_COL_STAGE:
+    case QY_COL_SINCE: {
+      const lc_mset *ms = x->db->defs->machines;
+      if (!ms || id >= ms->nm || !ms->m[id].live) return POND_EINVAL;
+      const lc_machine *mc = &ms->m[id];
+      uint32_t sid;
+      int64_t since;
+      int spent;
+      lc_state_of(mc, id, r, &sid, &since, &spent);
+      if (col == QY_COL_SINCE) {
+        out->i = since;
+      } else {
+        out->s = mc->st[sid].name;
+        out->n = mc->st[sid].len;
+        out->id = sid;
+      }
+      return POND_OK;
+    }
   }
-  return POND_EINVAL; /* machines do not exist yet */
+  return POND_EINVAL;
 }
 
 void qy_db_row(qy_dbrow *ctx, uint64_t cid, qy_row *row) {
@@ -264,6 +307,17 @@ static const qy_icol *c_icol(void *ctx, int col, uint32_t id) {
 static int c_values(void *ctx, int col, uint32_t id,
                     int (*each)(void *arg, uint32_t vid, const char *s, size_t n), void *arg) {
   const qy_dbchunks *x = ctx;
+  if (col == QY_COL_STAGE) {
+    const lc_mset *ms = x->db->defs->machines;
+    if (!ms || id >= ms->nm) return POND_OK;
+    const lc_machine *mc = &ms->m[id];
+    for (uint32_t s = 0; s < mc->nst; s++) {
+      if (!mc->st[s].live) continue;
+      int rc = each(arg, s, mc->st[s].name, mc->st[s].len);
+      if (rc) return rc;
+    }
+    return POND_OK;
+  }
   if (col != QY_COL_ATTR || id >= x->db->nav) return POND_OK;
   const db_dict *d = &x->db->av[id].dict;
   for (uint32_t v = 0; v < d->n; v++) {

@@ -28,6 +28,9 @@ struct pond_db;
 
 /* Customer cid's record may change (or was restored). */
 void qy_db_touch(struct pond_db *db, uint64_t cid);
+/* Every derived column must be rebuilt (pond_define changed what records
+ * mean: a machine's home state). Never fails. */
+void qy_db_stale(struct pond_db *db);
 /* Frees the derived indexes (pond_close). */
 void qy_db_close(struct pond_db *db);
 
@@ -50,6 +53,11 @@ typedef struct qy_dbidx {
   qy_dbcol *ctr;    /* by counter id: 2 id = count('e'), 2 id + 1 = last('e') */
   uint32_t nctr;    /* columns in ctr (twice the counters) */
   qy_dbcol added, seen; /* added_at, last_seen */
+  qy_dbcol *mach;   /* by machine id: 2 id = stage('m') (value ids are state
+                       ids, byval one bitmap per state), 2 id + 1 =
+                       stage_since('m') */
+  uint32_t nmach;   /* columns in mach */
+  const void *mset; /* the machine set (lifecycle/lc.h) mach was built for */
 } qy_dbidx;
 
 /* The column for (col, id) — QY_COL_ATTR with an attribute id,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "set.h"
 
 int pond_tag_id(pond_db *db, const char *name, uint32_t *id) {
@@ -111,7 +112,12 @@ static int tag_add(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts) {
 int pond_tag_add(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts) {
   if (!db) return POND_EINVAL;
   db_lock(db);
-  return db_unlock(db, tag_add(db, cid, tag, ts));
+  /* lifecycle machines listening to tag events: decided before, published
+   * after the tag call (lib/lifecycle/dispatch.c) */
+  int lc = lc_tag_prepare(db, cid, tag, 1, ts), rc = lc;
+  if (rc >= 0) rc = tag_add(db, cid, tag, ts);
+  if (rc >= 0 && lc > 0) lc_tag_commit(db, cid);
+  return db_unlock(db, rc);
 }
 
 static int tag_remove(pond_db *db, uint64_t cid, uint32_t tag) {
@@ -130,10 +136,12 @@ static int tag_remove(pond_db *db, uint64_t cid, uint32_t tag) {
 }
 
 int pond_tag_remove(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts) {
-  (void)ts; /* kept for the tag.removed event of later versions */
   if (!db) return POND_EINVAL;
   db_lock(db);
-  return db_unlock(db, tag_remove(db, cid, tag));
+  int lc = lc_tag_prepare(db, cid, tag, 0, ts), rc = lc;
+  if (rc >= 0) rc = tag_remove(db, cid, tag);
+  if (rc >= 0 && lc > 0) lc_tag_commit(db, cid);
+  return db_unlock(db, rc);
 }
 
 int pond_tag_has(pond_db *db, uint64_t cid, uint32_t tag) {
