@@ -358,6 +358,7 @@ static const pond_funnel_row *row(const pond_funnel_row *r, size_t n, int kind, 
 }
 
 static void funnel_counts_moves_and_rates(void) {
+  int rc;
   pond_db *db = fixture();
   REQUIRE(db);
   for (uint64_t c = 1; c <= 4; c++) pond_customer_upsert(db, c, T0);
@@ -367,7 +368,8 @@ static void funnel_counts_moves_and_rates(void) {
   pond_tag_add(db, 3, tu_tag(db, "意向/问价"), T0 + 3 * DAY);
   pond_funnel_row *rows;
   size_t n;
-  REQUIRE(pond_funnel(db, "lifecycle", T0, T0 + 10 * DAY, &rows, &n) == POND_OK);
+  rc = pond_funnel(db, "lifecycle", T0, T0 + 10 * DAY, &rows, &n);
+  REQUIRE(rc == POND_OK);
   const pond_funnel_row *r = row(rows, n, POND_FUNNEL_STATE, NULL, "new");
   CHECK(r && r->count == 1 && r->entered == 4);
   r = row(rows, n, POND_FUNNEL_STATE, NULL, "paying");
@@ -381,7 +383,8 @@ static void funnel_counts_moves_and_rates(void) {
   CHECK(rows[0].kind == POND_FUNNEL_STATE && strcmp(rows[0].to, "new") == 0);
   pond_funnel_free(db, rows);
   /* only the days overlapping the range */
-  REQUIRE(pond_funnel(db, "lifecycle", T0 + 2 * DAY, T0 + 3 * DAY, &rows, &n) == POND_OK);
+  rc = pond_funnel(db, "lifecycle", T0 + 2 * DAY, T0 + 3 * DAY, &rows, &n);
+  REQUIRE(rc == POND_OK);
   CHECK(!row(rows, n, POND_FUNNEL_STEP, "new", "paying"));
   r = row(rows, n, POND_FUNNEL_STEP, "paying", "repeat");
   CHECK(r && r->count == 1 && r->entered == 0 && r->rate == 0.0);
@@ -393,6 +396,7 @@ static void funnel_counts_moves_and_rates(void) {
 /* -------------------------------------------------------------- rollback */
 
 static void rollback_restores_states_funnel_and_timers(void) {
+  int rc;
   pond_db *db = fixture();
   REQUIRE(db);
   pond_customer_upsert(db, 1, T0);
@@ -402,7 +406,8 @@ static void rollback_restores_states_funnel_and_timers(void) {
   char *before = tu_dump(db);
   pond_funnel_row *rows;
   size_t n;
-  REQUIRE(pond_funnel(db, "lifecycle", T0, T0 + 400 * DAY, &rows, &n) == POND_OK);
+  rc = pond_funnel(db, "lifecycle", T0, T0 + 400 * DAY, &rows, &n);
+  REQUIRE(rc == POND_OK);
   size_t n0 = n;
   pond_funnel_free(db, rows);
   CHECK_EQ(pond_begin(db), POND_OK);
@@ -413,7 +418,8 @@ static void rollback_restores_states_funnel_and_timers(void) {
   CHECK_EQ(pond_rollback(db), POND_OK);
   TU_SAME(db, before);
   free(before);
-  REQUIRE(pond_funnel(db, "lifecycle", T0, T0 + 400 * DAY, &rows, &n) == POND_OK);
+  rc = pond_funnel(db, "lifecycle", T0, T0 + 400 * DAY, &rows, &n);
+  REQUIRE(rc == POND_OK);
   CHECK_EQ(n, n0);
   pond_funnel_free(db, rows);
   /* the consumed timers come back */

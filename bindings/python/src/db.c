@@ -465,6 +465,14 @@ PyObject *pondpy_db_tag_count(pondpy_db *, PyObject *);
 PyObject *pondpy_db_rename_tag(pondpy_db *, PyObject *const *, Py_ssize_t);
 PyObject *pondpy_db_merge_tags(pondpy_db *, PyObject *const *, Py_ssize_t);
 PyObject *pondpy_db_delete_tag(pondpy_db *, PyObject *);
+/* Event and lifecycle methods, defined in lifecycle.c. */
+PyObject *pondpy_db_event(pondpy_db *, PyObject *const *, Py_ssize_t);
+PyObject *pondpy_db_message(pondpy_db *, PyObject *const *, Py_ssize_t);
+PyObject *pondpy_db_stage(pondpy_db *, PyObject *const *, Py_ssize_t);
+PyObject *pondpy_db_transition(pondpy_db *, PyObject *const *, Py_ssize_t, PyObject *);
+PyObject *pondpy_db_tick(pondpy_db *, PyObject *);
+PyObject *pondpy_db_funnel(pondpy_db *, PyObject *const *, Py_ssize_t);
+PyObject *pondpy_db_define_diagnostics(pondpy_db *, PyObject *);
 
 #define FAST(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL
 
@@ -508,6 +516,22 @@ static PyMethodDef db_methods[] = {
      "deletes source."},
     {"delete_tag", (PyCFunction)pondpy_db_delete_tag, METH_O,
      "delete_tag($self, tag, /)\n--\n\nRemoves tag from every customer and forgets it."},
+    {"event", FAST(pondpy_db_event),
+     "event($self, cid, name, ts, /)\n--\n\nThe host's event name for cid at ts (pond_event)."},
+    {"message", FAST(pondpy_db_message),
+     "message($self, cid, text, ts, /)\n--\n\nA chat message of cid at ts (pond_message)."},
+    {"stage", FAST(pondpy_db_stage),
+     "stage($self, cid, machine, /)\n--\n\n(state, since) of cid in machine."},
+    {"transition", (PyCFunction)(void (*)(void))pondpy_db_transition, METH_FASTCALL | METH_KEYWORDS,
+     "transition($self, cid, machine, state, ts, /, *, force=False)\n--\n\nMoves cid to state "
+     "(pond_transition; force: POND_FORCE)."},
+    {"tick", (PyCFunction)pondpy_db_tick, METH_O,
+     "tick($self, now, /)\n--\n\nFires every timer due at or before now."},
+    {"funnel", FAST(pondpy_db_funnel),
+     "funnel($self, machine, since, until, /)\n--\n\nThe funnel of machine over [since, until): "
+     "a list of dicts (kind 'state' or 'step')."},
+    {"define_diagnostics", (PyCFunction)pondpy_db_define_diagnostics, METH_NOARGS,
+     "define_diagnostics($self, /)\n--\n\nWarnings of the last successful define."},
     {NULL, NULL, 0, NULL},
 };
 
