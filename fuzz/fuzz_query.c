@@ -83,13 +83,15 @@ static void check_sets(pc_mem *m, qy_query *const *qs, int nq) {
   for (size_t i = 0; i < p.n; i++) fq_make_cust(&cs[i], i, p.n, &seed);
   fchunks f;
   fchunks_init(&f, &p, m);
-  qy_chunks src = fc_source(&f);
+  qy_chunks src = fc_source_rows(&f, 1); /* 60 customers: some chunks by rows */
   static const int64_t nows[] = {FQ_NOW, INT64_MAX};
   for (int k = 0; k < nq; k++)
     for (size_t n = 0; n < sizeof nows / sizeof nows[0]; n++) {
       sets st = {&p, qs[k], nows[n], 0};
       pc_err e;
-      if (qy_eval_set(qs[k], &src, nows[n], m, check_chunk, &st, &e) != POND_OK) abort();
+      qy_sink sink = {&st, check_chunk, NULL};
+      src.few = n ? fc_few : NULL; /* chunks only, then with the per-customer path */
+      if (qy_eval_set(qs[k], &src, nows[n], m, &sink, &e) != POND_OK) abort();
       /* every TRUE or UNKNOWN customer lies in an emitted chunk */
       size_t want = 0;
       for (size_t i = 0; i < p.n; i++) {

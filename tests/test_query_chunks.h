@@ -175,12 +175,38 @@ static inline void fchunks_free(fchunks *f) {
   }
 }
 
-static inline qy_chunks fc_source(fchunks *f) {
+/* The chunk's customers when there are at most cap (qy_chunks.few). */
+static inline int fc_few(void *ctx, uint64_t key, uint16_t *slots, uint32_t cap) {
+  const fchunks *f = ctx;
+  uint32_t n = 0;
+  for (size_t i = 0; i < f->p->n; i++)
+    if (f->p->c[i].cid >> 16 == key) {
+      if (n == cap) return (int)cap + 1;
+      slots[n++] = (uint16_t)f->p->c[i].cid;
+    }
+  return (int)n;
+}
+
+static inline int fc_row(void *ctx, uint64_t cid, qy_row *out) {
+  const fchunks *f = ctx;
+  for (size_t i = 0; i < f->p->n; i++)
+    if (f->p->c[i].cid == cid) {
+      *out = fq_row(&f->p->c[i]);
+      return POND_OK;
+    }
+  return POND_ECORRUPT;
+}
+
+/* rows: chunks with few customers are evaluated customer by customer. */
+static inline qy_chunks fc_source_rows(fchunks *f, int rows) {
   qy_chunks s = {f,        f->keys,     f->nkeys,       f->p->n,   fc_customers,
                  fc_tag,   fc_group,    fc_tag_count,   fc_group_count, fc_icol,
-                 fc_values, fc_value,   fc_valued,      fc_value_count};
+                 fc_values, fc_value,   fc_valued,      fc_value_count,
+                 rows ? fc_few : NULL, rows ? fc_row : NULL};
   return s;
 }
+
+static inline qy_chunks fc_source(fchunks *f) { return fc_source_rows(f, 0); }
 
 /* Collects the ids of the emitted TRUE or UNKNOWN bitsets. */
 typedef struct collect {
@@ -197,6 +223,19 @@ static inline int collect_emit(void *arg, uint64_t key, const uint64_t *t, const
       if (c->n == c->cap) return POND_ELIMIT;
       c->ids[c->n++] = key << 16 | (i * 64 + fc_ctz(bits));
     }
+  return POND_OK;
+}
+
+static inline int collect_slots(void *arg, uint64_t key, const uint16_t *t, uint32_t nt,
+                                const uint16_t *u, uint32_t nu) {
+  collect *c = arg;
+  const uint16_t *s = c->unknown ? u : t;
+  uint32_t n = c->unknown ? nu : nt;
+  for (uint32_t i = 0; i < n; i++) {
+    if (c->n == c->cap) return POND_ELIMIT;
+    if (i && s[i - 1] >= s[i]) return POND_ECORRUPT; /* ascending */
+    c->ids[c->n++] = key << 16 | s[i];
+  }
   return POND_OK;
 }
 

@@ -22,6 +22,7 @@ typedef struct qgen {
   uint64_t rng;
   char *p, *end;
   int depth, max_depth;
+  int no_stages; /* no stage() / stage_since(): a tenant without machines */
 } qgen;
 
 static unsigned qg_r(qgen *g, unsigned n) { return (unsigned)(th_rand(&g->rng) % n); }
@@ -85,11 +86,19 @@ static void qg_time_lit(qgen *g) {
   qg_put(g, QG_PICK(g, durs));
 }
 
+/* A time column (stage_since only when machines exist). */
+static void qg_time_col(qgen *g) {
+  const char *c;
+  do c = QG_PICK(g, qg_time_cols);
+  while (g->no_stages && strncmp(c, "stage", 5) == 0);
+  qg_put(g, c);
+}
+
 /* An int or time operand: a column or a literal. */
 static void qg_num(qgen *g) {
   switch (qg_r(g, 4)) {
     case 0: qg_put(g, QG_PICK(g, qg_int_cols)); return;
-    case 1: qg_put(g, QG_PICK(g, qg_time_cols)); return;
+    case 1: qg_time_col(g); return;
     case 2: qg_int_lit(g); return;
     default: qg_time_lit(g); return;
   }
@@ -101,6 +110,10 @@ static void qg_str(qgen *g, int *machine) {
   switch (qg_r(g, 5)) {
     case 0: qg_put(g, QG_PICK(g, qg_str_lits)); return;
     case 1:
+      if (g->no_stages) {
+        qg_put(g, QG_PICK(g, qg_str_cols));
+        return;
+      }
       *machine = 1 + (int)qg_r(g, 2);
       qg_put(g, *machine == 1 ? "stage('lifecycle')" : "stage('service')");
       return;
@@ -189,7 +202,7 @@ static void qg_atom(qgen *g) {
       return;
     case 7:
       if (qg_r(g, 4) == 0) qg_put(g, QG_PICK(g, qg_str_lits));
-      else if (qg_r(g, 4) == 0) qg_put(g, "stage('lifecycle')");
+      else if (qg_r(g, 4) == 0 && !g->no_stages) qg_put(g, "stage('lifecycle')");
       else qg_put(g, QG_PICK(g, qg_str_cols));
       qg_put(g, qg_r(g, 2) ? " LIKE " : " NOT LIKE ");
       qg_put(g, QG_PICK(g, qg_like_pats));
@@ -225,11 +238,16 @@ static void qg_pred(qgen *g) {
   }
 }
 
-/* A random query into buf[cap]. */
-static void qg_query(uint64_t seed, char *buf, size_t cap, int max_depth) {
-  qgen g = {seed, buf, buf + cap - 1, 0, max_depth};
+/* A random query into buf[cap]; no_stages leaves out stage() and
+ * stage_since() (the db without lifecycle machines). */
+static inline void qg_query_ex(uint64_t seed, char *buf, size_t cap, int max_depth, int no_stages) {
+  qgen g = {seed, buf, buf + cap - 1, 0, max_depth, no_stages};
   buf[0] = 0;
   qg_pred(&g);
+}
+
+static inline void qg_query(uint64_t seed, char *buf, size_t cap, int max_depth) {
+  qg_query_ex(seed, buf, cap, max_depth, 0);
 }
 
 #endif

@@ -7,7 +7,9 @@
  *
  * Three evaluators are compared: SQLite, qy_eval_row (one customer at a
  * time, as pond_query_test) and qy_eval_set (chunk by chunk over a fake
- * qy_chunks, as pond_query_eval); qy_test must agree with qy_eval_row.
+ * qy_chunks, as pond_query_eval — in turn without and with its per-customer
+ * path for chunks with few customers, emitting words or slots); qy_test
+ * must agree with qy_eval_row.
  *
  * Default: 2,000 queries over 300 customers. QUERY_DIFF_ITERS=100000 for
  * the long mode, QUERY_DIFF_POP for more customers; TH_SEED to replay. A failure prints the query, its SQL and the first
@@ -137,7 +139,7 @@ typedef struct diff_env {
   uint64_t *want, *got, *set;
   char *sql;
   fchunks fc;
-  qy_chunks src;
+  int rows; /* 0: chunks only; 1: small chunks by rows, out as words; 2: as slots */
 } diff_env;
 
 static void diff_env_init(diff_env *d, uint64_t *seed, size_t n) {
@@ -149,7 +151,6 @@ static void diff_env_init(diff_env *d, uint64_t *seed, size_t n) {
   d->got = malloc(n * sizeof *d->got);
   d->set = malloc(n * sizeof *d->set);
   fchunks_init(&d->fc, &d->p, &d->m);
-  d->src = fc_source(&d->fc);
   d->sql = malloc(1 << 20);
 }
 
@@ -182,7 +183,10 @@ static long compare_sets(diff_env *d, const qy_query *q, const char *text, const
   }
   /* the set evaluation, chunk by chunk, selects the same ids */
   collect col = {d->set, 0, d->p.n, truth == QY_UNKNOWN};
-  int rc = qy_eval_set(q, &d->src, QG_NOW, &d->m, collect_emit, &col, &d->e);
+  /* by chunk, by customer for small chunks (with slots or words out) */
+  qy_sink sink = {&col, collect_emit, d->rows == 2 ? collect_slots : NULL};
+  qy_chunks src = fc_source_rows(&d->fc, d->rows != 0);
+  int rc = qy_eval_set(q, &src, QG_NOW, &d->m, &sink, &d->e);
   if (rc != POND_OK) {
     fprintf(stderr, "qy_eval_set failed: %d %s\n", rc, d->e.msg);
     return -1;
@@ -216,6 +220,7 @@ static void run_differential(uint64_t seed, long iters, size_t population) {
   long checked = 0, nonempty = 0, unknowns = 0;
   for (long i = 0; i < iters; i++) {
     qg_query(seed * 1000003u + (uint64_t)i, text, sizeof text, 4);
+    d.rows = (int)(i % 3);
     for (int fold = 0; fold < 2; fold++) {
       qy_query *q = NULL;
       int rc = qy_prepare(&d.m, &d.s, NULL, text, strlen(text), fold ? 0 : QY_NO_FOLD, &q, &d.e);

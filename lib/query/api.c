@@ -152,6 +152,16 @@ static int emit(void *arg, uint64_t key, const uint64_t *t, const uint64_t *u) {
   return bm_append_words(c->m, &c->out, key, t);
 }
 
+static int emit_slots(void *arg, uint64_t key, const uint16_t *t, uint32_t nt, const uint16_t *u,
+                      uint32_t nu) {
+  collect *c = arg;
+  (void)u;
+  (void)nu;
+  for (uint32_t i = 0; i < nt; i++)
+    if (bm_add(c->m, &c->out, key << 16 | t[i]) < 0) return POND_ENOMEM;
+  return POND_OK;
+}
+
 int pond_query_eval(pond_query *q, int64_t now, pond_set **out) {
   if (!q) return POND_EINVAL;
   pond_db *db = q->db;
@@ -161,10 +171,13 @@ int pond_query_eval(pond_query *q, int64_t now, pond_set **out) {
   if (rc >= 0) {
     collect c = {&db->mem, {0}};
     bm_init(&c.out);
-    qy_dbchunks ctx = {db, NULL, NULL, 0, 0};
+    qy_dbchunks ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.db = db;
     qy_chunks src;
     qy_db_chunks(&ctx, &src);
-    rc = qy_eval_set(q->q, &src, now, &db->mem, emit, &c, &db->err);
+    qy_sink sink = {&c, emit, emit_slots};
+    rc = qy_eval_set(q->q, &src, now, &db->mem, &sink, &db->err);
     qy_db_chunks_free(&ctx);
     if (rc >= 0) rc = set_adopt(&db->mem, &c.out, out);
     if (rc < 0 && !db->err.msg[0]) pc_errf(&db->err, rc, "query: evaluation failed");

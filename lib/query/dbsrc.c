@@ -351,6 +351,38 @@ static uint64_t c_value_count(void *ctx, int col, uint32_t id, uint32_t vid) {
   return bm_card(&c->byval[vid]);
 }
 
+/* The evaluation asks for chunks in ascending key order, most of them
+ * right after the previous one: one iterator walks the population, and
+ * the first id past a chunk is kept for the next (no seek per chunk). */
+static int c_few(void *ctx, uint64_t key, uint16_t *slots, uint32_t cap) {
+  qy_dbchunks *x = ctx;
+  uint32_t k = 0;
+  if (!x->it_ok || !x->pend_ok || x->pend >> 16 != key) {
+    bm_iter_init(&x->it, &x->db->all, key << 16);
+    x->it_ok = 1;
+    x->pend_ok = bm_iter_next(&x->it, &x->pend);
+  }
+  for (; x->pend_ok && x->pend >> 16 == key; x->pend_ok = bm_iter_next(&x->it, &x->pend)) {
+    if (k == cap) {
+      x->it_ok = 0; /* a big chunk: the next call seeks */
+      return (int)cap + 1;
+    }
+    slots[k++] = (uint16_t)x->pend;
+  }
+  return (int)k;
+}
+
+static int c_row(void *ctx, uint64_t cid, qy_row *out) {
+  qy_dbchunks *x = ctx;
+  const cu_rec *r = db_cust(x->db, cid);
+  if (!r) return pc_errf(&x->db->err, POND_ECORRUPT, "query: customer %llu is missing its record",
+                         (unsigned long long)cid);
+  x->row.db = x->db;
+  x->row.rec = r;
+  qy_db_row(&x->row, cid, out);
+  return POND_OK;
+}
+
 void qy_db_chunks(qy_dbchunks *ctx, qy_chunks *src) {
   pond_db *db = ctx->db;
   memset(src, 0, sizeof *src);
@@ -368,6 +400,8 @@ void qy_db_chunks(qy_dbchunks *ctx, qy_chunks *src) {
   src->value = c_value;
   src->valued = c_valued;
   src->value_count = c_value_count;
+  src->few = c_few;
+  src->row = c_row;
 }
 
 void qy_db_chunks_free(qy_dbchunks *ctx) {

@@ -27,14 +27,39 @@
  * costs about as much as ~600 scattered reads, which miss the cache). */
 #define QY_SPARSE_CARE 512
 
-static unsigned popcount64(uint64_t x) {
-#if defined(__GNUC__)
-  return (unsigned)__builtin_popcountll(x);
-#else
-  unsigned n = 0;
-  for (; x; x &= x - 1) n++;
-  return n;
+/* Chunks with at most this many customers are evaluated customer by
+ * customer (qy_chunks.few/row): a chunk's bitsets cost about as much as
+ * evaluating ~60 customers one at a time. */
+#define QY_ROW_MAX 48
+
+/* Bits set in a[0..n), counting stops above limit. Without the popcnt
+ * instruction compilers call a slow library routine: use it where the CPU
+ * has it (the check is cached by the compiler's runtime). */
+static size_t count_sw(const uint64_t *a, unsigned n, size_t limit) {
+  size_t c = 0;
+  for (unsigned w = 0; w < n && c <= limit; w++) {
+    uint64_t x = a[w];
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    c += (size_t)((x * 0x0101010101010101ull) >> 56);
+  }
+  return c;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("popcnt"))) static size_t count_hw(const uint64_t *a, unsigned n, size_t limit) {
+  size_t c = 0;
+  for (unsigned w = 0; w < n && c <= limit; w++) c += (size_t)__builtin_popcountll(a[w]);
+  return c;
+}
 #endif
+
+static size_t count_bits(const uint64_t *a, unsigned n, size_t limit) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (__builtin_cpu_supports("popcnt")) return count_hw(a, n, limit);
+#endif
+  return count_sw(a, n, limit);
 }
 
 enum { PLAIN = 0, CONSTANT, RANGE, ELEMENTWISE, STRINGS, PAIRS };
@@ -67,6 +92,8 @@ typedef struct ev {
   int64_t *dv[3];     /* decoded values, allocated on first need */
   uint64_t *dnn[3];
   uint64_t key;
+  uint16_t *slots;        /* few customers of a chunk (QY_ROW_MAX + 1) */
+  uint16_t *ts, *us;      /* their TRUE / UNKNOWN slots */
 } ev;
 
 static int nomem(ev *e) { return pc_errf(e->e, POND_ENOMEM, "query: out of memory"); }
@@ -205,8 +232,7 @@ static void range_bits(ev *e, const qy_node *col, int64_t lo, int64_t hi, const 
   const qy_ichunk *k = c ? qy_icol_chunk(c, e->key) : NULL;
   /* Few candidates left (earlier predicates were selective): read just
    * their values instead of scanning the chunk. */
-  size_t cands = 0;
-  for (unsigned w = 0; w < W && cands <= QY_SPARSE_CARE; w++) cands += (size_t)popcount64(care[w]);
+  size_t cands = count_bits(care, W, QY_SPARSE_CARE);
   if (k && cands <= QY_SPARSE_CARE) {
     memset(in, 0, W * 8);
     memset(nn, 0, W * 8);
@@ -269,21 +295,57 @@ static int leaf_range(ev *e, const ninfo *in, const uint64_t *care, uint64_t *T,
 
 /* Comparisons with a column on both sides, or BETWEEN with column bounds:
  * value by value over the care mask. */
+/* The value of a numeric operand for slot s of the current chunk (k: the
+ * operand's index chunk, when a column): 1 and *v, or 0 for NULL. */
+static int operand_at(ev *e, const qy_node *n, const qy_ichunk *k, unsigned s, int64_t *v) {
+  if (is_lit(n)) {
+    *v = lit_int(e, n);
+    return 1;
+  }
+  if (n->op == QY_COL_CID) {
+    *v = (int64_t)(e->key << 16 | s);
+    return 1;
+  }
+  if (qy_ichunk_get(k, s, v)) return 1;
+  *v = 0;
+  return n->op == QY_COL_COUNT; /* no events: 0, never NULL */
+}
+
+/* Below this many candidates, an elementwise comparison reads each
+ * candidate's values instead of decoding whole chunks (512 KiB each). */
+#define QY_DECODE_CARE 4096
+
 static int leaf_elementwise(ev *e, const qy_node *n, const uint64_t *care, uint64_t *T,
                             uint64_t *U) {
   const qy_node *ops[3] = {n->a, n->b, n->kind == QY_BETWEEN ? n->c : NULL};
   int nops = ops[2] ? 3 : 2;
+  int decoded = count_bits(care, W, QY_DECODE_CARE) > QY_DECODE_CARE;
+  const qy_ichunk *kc[3] = {NULL, NULL, NULL};
   for (int k = 0; k < nops; k++) {
-    POND_TRY(need_decode(e, k));
-    POND_TRY(decode(e, ops[k], e->dv[k], e->dnn[k]));
+    if (decoded) {
+      POND_TRY(need_decode(e, k));
+      POND_TRY(decode(e, ops[k], e->dv[k], e->dnn[k]));
+    } else if (!is_lit(ops[k]) && ops[k]->op != QY_COL_CID) {
+      const qy_icol *c = icol_of(e, ops[k]);
+      kc[k] = c ? qy_icol_chunk(c, e->key) : NULL;
+    }
   }
   memset(T, 0, W * 8);
   memset(U, 0, W * 8);
   for (unsigned w = 0; w < W; w++)
     for (uint64_t bits = care[w]; bits; bits &= bits - 1) {
       unsigned s = w * 64 + qy_ctz64(bits);
-      int nx = e->dnn[0][w] >> (s & 63) & 1, ny = e->dnn[1][w] >> (s & 63) & 1;
-      int64_t x = e->dv[0][s], y = e->dv[1][s];
+      int nx, ny, nz = 0;
+      int64_t x, y, z = 0;
+      if (decoded) {
+        nx = e->dnn[0][w] >> (s & 63) & 1, ny = e->dnn[1][w] >> (s & 63) & 1;
+        x = e->dv[0][s], y = e->dv[1][s];
+        if (nops == 3) nz = e->dnn[2][w] >> (s & 63) & 1, z = e->dv[2][s];
+      } else {
+        nx = operand_at(e, ops[0], kc[0], s, &x);
+        ny = operand_at(e, ops[1], kc[1], s, &y);
+        if (nops == 3) nz = operand_at(e, ops[2], kc[2], s, &z);
+      }
       int t;
       if (n->kind == QY_CMP) {
         if (!nx || !ny) {
@@ -301,8 +363,6 @@ static int leaf_elementwise(ev *e, const qy_node *n, const uint64_t *care, uint6
         }
       } else {
         /* y <= x AND x <= z */
-        int nz = e->dnn[2][w] >> (s & 63) & 1;
-        int64_t z = e->dv[2][s];
         int lo = !nx || !ny ? QY_UNKNOWN : y <= x;
         int hi = !nx || !nz ? QY_UNKNOWN : x <= z;
         t = lo == QY_FALSE || hi == QY_FALSE ? QY_FALSE
@@ -784,9 +844,32 @@ static int setup(ev *e, const qy_node *n) {
   }
 }
 
+/* A chunk of n customers (e->slots), one customer at a time. */
+static int eval_rows(ev *e, uint32_t n, const qy_sink *out) {
+  const qy_chunks *src = e->src;
+  uint32_t nt = 0, nu = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    qy_row row;
+    int rc = src->row(src->ctx, e->key << 16 | e->slots[i], &row);
+    if (rc < 0) return rc;
+    int t = qy_eval_row(e->q, &row, e->now);
+    if (t < 0) return t;
+    if (t == QY_TRUE) e->ts[nt++] = e->slots[i];
+    else if (t == QY_UNKNOWN) e->us[nu++] = e->slots[i];
+  }
+  if (!nt && !nu) return POND_OK;
+  if (out->slots) return out->slots(out->arg, e->key, e->ts, nt, e->us, nu);
+  /* as bitsets: set, emit, clear again (the level-0 buffers are ours) */
+  uint64_t *T = T_(e, 0), *U = U_(e, 0);
+  memset(T, 0, W * 8);
+  memset(U, 0, W * 8);
+  for (uint32_t i = 0; i < nt; i++) set_bit(T, e->ts[i]);
+  for (uint32_t i = 0; i < nu; i++) set_bit(U, e->us[i]);
+  return out->chunk(out->arg, e->key, T, U);
+}
+
 int qy_eval_set(const qy_query *q, const qy_chunks *src, int64_t now, pc_mem *m,
-                int (*emit)(void *arg, uint64_t key, const uint64_t *t, const uint64_t *u),
-                void *arg, pc_err *err) {
+                const qy_sink *out, pc_err *err) {
   ev e;
   memset(&e, 0, sizeof e);
   e.q = q;
@@ -802,22 +885,38 @@ int qy_eval_set(const qy_query *q, const qy_chunks *src, int64_t now, pc_mem *m,
   e.s1 = qy_arena_alloc(&e.arena, W * 8);
   e.s2 = qy_arena_alloc(&e.arena, W * 8);
   e.s3 = qy_arena_alloc(&e.arena, W * 8);
-  if (!e.info || !e.levels || !e.cust || !e.s1 || !e.s2 || !e.s3) {
+  e.slots = qy_arena_alloc(&e.arena, 3 * (QY_ROW_MAX + 1) * sizeof *e.slots);
+  if (!e.info || !e.levels || !e.cust || !e.s1 || !e.s2 || !e.s3 || !e.slots) {
     rc = nomem(&e);
     goto done;
   }
   memset(e.info, 0, (q->nidx ? q->nidx : 1) * sizeof *e.info);
   rc = setup(&e, q->root);
   if (rc < 0) goto done;
+  e.ts = e.slots + QY_ROW_MAX + 1;
+  e.us = e.ts + QY_ROW_MAX + 1;
+  int rows = src->few && src->row;
   for (size_t i = 0; i < src->nkeys; i++) {
     e.key = src->keys[i];
+    if (rows) {
+      int n = src->few(src->ctx, e.key, e.slots, QY_ROW_MAX);
+      if (n < 0) {
+        rc = n;
+        goto done;
+      }
+      if (n <= QY_ROW_MAX) {
+        rc = eval_rows(&e, (uint32_t)n, out);
+        if (rc < 0) goto done;
+        continue;
+      }
+    }
     rc = src->customers(src->ctx, e.key, e.cust);
     if (rc < 0) goto done;
     rc = eval_node(&e, q->root, 0, e.cust);
     if (rc < 0) goto done;
     const uint64_t *t = T_(&e, 0), *u = U_(&e, 0);
     if (any(t) || any(u)) {
-      rc = emit(arg, e.key, t, u);
+      rc = out->chunk(out->arg, e.key, t, u);
       if (rc < 0) goto done;
     }
   }

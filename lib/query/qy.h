@@ -90,19 +90,28 @@ int qy_eval_row(const qy_query *q, const qy_row *row, int64_t now);
  * error (pond_query_test). */
 int qy_test(const qy_query *q, const qy_row *row, int64_t now);
 
+/* Where set evaluation sends its result, chunk by chunk, in ascending key
+ * order (buffers borrowed for the call). chunk gets two QY_CHUNK_WORDS-word
+ * bitsets: t the customers for which q is TRUE, u those for which it is
+ * UNKNOWN. slots (optional) gets the same as ascending slots (id & 0xFFFF)
+ * for chunks evaluated customer by customer (qy_chunks.few); without it,
+ * chunk gets those too. Chunks without a TRUE or UNKNOWN customer are not
+ * emitted. A negative return stops the evaluation and is returned. */
+typedef struct qy_sink {
+  void *arg;
+  int (*chunk)(void *arg, uint64_t key, const uint64_t *t, const uint64_t *u);
+  int (*slots)(void *arg, uint64_t key, const uint16_t *t, uint32_t nt, const uint16_t *u,
+               uint32_t nu);
+} qy_sink;
+
 /*
- * Evaluates q over the population src at now, chunk by chunk: for every
- * chunk with a customer for which q is TRUE or UNKNOWN, calls
- * emit(arg, key, t, u) with the chunk's key and two QY_CHUNK_WORDS-word
- * bitsets (borrowed for the call): t the customers for which q is TRUE, u
- * those for which it is UNKNOWN. Chunks are emitted in ascending key
- * order. A negative return from emit or a source callback stops the
- * evaluation and is returned. Reads q only: several evaluations of one
- * query may run at once. Memory: O(tree height) bitsets of 8 KiB.
+ * Evaluates q over the population src at now, chunk by chunk, into out. A
+ * negative return from out or a source callback stops the evaluation and
+ * is returned. Reads q only: several evaluations of one query may run at
+ * once. Memory: O(tree height) bitsets of 8 KiB.
  */
 int qy_eval_set(const qy_query *q, const qy_chunks *src, int64_t now, pc_mem *m,
-                int (*emit)(void *arg, uint64_t key, const uint64_t *t, const uint64_t *u),
-                void *arg, pc_err *e);
+                const qy_sink *out, pc_err *e);
 
 /* The value of a time literal at now: base + delta, saturated to int64. */
 int64_t qy_time_at(const qy_value *v, int64_t now);

@@ -93,6 +93,10 @@ typedef struct qy_dbchunks {
   uint32_t *gids; /* groups whose union was computed for this evaluation */
   bm *gunion;
   uint32_t ngroups, cgroups;
+  qy_dbrow row; /* the customer qy_chunks.row last gave */
+  bm_iter it;   /* qy_chunks.few's walk over the population */
+  uint64_t pend; /* the first id the walk read past the last chunk */
+  int it_ok, pend_ok;
 } qy_dbchunks;
 void qy_db_chunks(qy_dbchunks *ctx, qy_chunks *src);
 void qy_db_chunks_free(qy_dbchunks *ctx);

@@ -81,6 +81,14 @@ typedef struct qy_chunks {
   int (*valued)(void *ctx, int col, uint32_t id, uint64_t key, uint64_t *words);
   /* Customers whose value is vid (estimates only). */
   uint64_t (*value_count)(void *ctx, int col, uint32_t id, uint32_t vid);
+  /* Optional, both or neither: chunks with few customers are evaluated
+   * customer by customer (a chunk's bitsets cost O(65536) whatever it
+   * holds). few writes the slots (id & 0xFFFF) of chunk key's customers,
+   * ascending, to slots[0..cap) and returns their number, or cap + 1 when
+   * the chunk holds more than cap; row fills *out for customer cid (valid
+   * until the next call of row). */
+  int (*few)(void *ctx, uint64_t key, uint16_t *slots, uint32_t cap);
+  int (*row)(void *ctx, uint64_t cid, qy_row *out);
 } qy_chunks;
 
 #endif
