@@ -263,6 +263,10 @@ int lc_event(struct pond_db *db, uint64_t cid, uint32_t counter, const char *nam
 int lc_tag_prepare(struct pond_db *db, uint64_t cid, uint32_t tag, int added, int64_t ts);
 void lc_tag_commit(struct pond_db *db, uint64_t cid);
 
+/* A tag was linked to cid at ts (tags.c): a ttl group's tag arms its
+ * expiry timer. Never fails: without memory the queue is rebuilt. */
+void lc_ttl_linked(struct pond_db *db, uint64_t cid, uint32_t tag, int64_t ts);
+
 /* Pending timer entries (stale ones included). */
 uint64_t lc_pending_timers(const struct pond_db *db);
 

@@ -317,3 +317,15 @@ int pond_tick(pond_db *db, int64_t now) {
 }
 
 uint64_t lc_pending_timers(const pond_db *db) { return db->lc ? db->lc->tq.count : 0; }
+
+void lc_ttl_linked(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts) {
+  lc_rt *rt = db->lc;
+  if (!rt || !rt->tq.built || rt->tq.rebuild || rt->tq.gen != db->defs_gen) return;
+  const tg_tag *t = &db->tags.v[tag];
+  int64_t ttl = db->defs->groups[t->group].ttl;
+  if (ttl <= 0) return;
+  int64_t due = ts > INT64_MAX - ttl ? INT64_MAX : ts + ttl;
+  /* a re-add's older entry goes stale and is dropped when it comes due */
+  if (lc_tq_reserve(&db->mem, &rt->tq, due, 1) < 0) rt->tq.rebuild = 1;
+  else lc_tq_push(&rt->tq, due, cid, LC_TK_TAG | tag);
+}

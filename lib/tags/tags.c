@@ -12,6 +12,7 @@
 
 #include "core/utf8.h"
 #include "db/db.h"
+#include "lifecycle/lc.h"
 
 void tg_init(tg_table *t) {
   memset(t, 0, sizeof *t);
@@ -163,11 +164,10 @@ int tg_group_overlaps(pond_db *db, uint32_t gid, uint32_t except, uint32_t extra
 }
 
 void tg_link(pond_db *db, uint64_t cid, cu_rec *r, uint32_t tag, int64_t ts) {
-  (void)db;
-  (void)cid;
   uint32_t pos;
   if (cu_find(r, tag, &pos)) cu_vals(r)[pos] = ts; /* re-add: refresh the ttl clock */
   else cu_insert_at(r, pos, tag, ts);
+  lc_ttl_linked(db, cid, tag, ts); /* a ttl group's tag arms its expiry */
 }
 
 void tg_unlink(pond_db *db, uint64_t cid, cu_rec *r, uint32_t tag) {
