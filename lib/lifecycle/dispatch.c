@@ -359,9 +359,24 @@ int lc_event(pond_db *db, uint64_t cid, uint32_t counter, const char *name, size
     if (rc >= 0) rc = lc_event(db, cid, counter, name, n, ts);
     return db_call_end(db, rc);
   }
+  int32_t eid = name ? lc_event_find(ms, name, n) : ms->ev_message;
+  if (eid < 0) {
+    /* no machine listens: the activity alone, unless it re-arms a timer
+     * (machine entries are the record's last ones) */
+    const uint32_t *k = cu_ckeys(r);
+    uint32_t i = r->n;
+    while (i && cu_is_mach(k[i - 1]) && !lc_key_spent(k[i - 1])) i--;
+    if (!i || !cu_is_mach(k[i - 1])) {
+      uint32_t pos, extra = counter != UINT32_MAX && !cu_find(r, cu_ctr_count_key(counter), &pos) ? 2 : 0;
+      POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
+      if (r->cap - r->n < extra) POND_TRY(db_cust_reserve(db, cid, extra, &r));
+      db_activity_apply(r, counter, ts);
+      db_cust_changed(db, cid);
+      return POND_OK;
+    }
+  }
   lc_rt *rt;
   POND_TRY(lc_rt_need(db, &rt));
-  int32_t eid = name ? lc_event_find(ms, name, n) : ms->ev_message;
   POND_TRY(run_begin(db, rt, ms, cid, r, ts, 2));
   cu_rec *s = rt->scratch;
   db_activity_apply(s, counter, ts);
