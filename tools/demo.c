@@ -6,8 +6,12 @@
  * follows a Zipf law (one exclusive group: follow-up status). Day by day the
  * operators' work is replayed in one transaction per day: new customers,
  * interests, intents, follow-up status changes, campaign tags, a bulk import.
- * At the end it prints per-tag counts, memory per customer and throughput,
- * and a few segment sizes computed with set algebra.
+ * Customers move through the lifecycle machine of DEFINITIONS.md (new →
+ * intent → paying → repeat, silent after 30 days without activity, churned
+ * 45 days later, back to intent on a message) on their orders, chats and
+ * silence; the host ticks as simulated time passes. At the end it prints
+ * per-tag counts, the funnel with conversion rates, the sizes of a few
+ * realistic segment queries, memory per customer and throughput.
  *
  * Everything goes through the public API (pond.h), as a host would do it.
  */
@@ -138,7 +142,17 @@ static char *definitions(void) {
       len += (size_t)snprintf(d + len, cap - len, "%s\"%s\"", t ? ", " : "", groups[g].tags[t]);
     len += (size_t)snprintf(d + len, cap - len, "]}");
   }
-  snprintf(d + len, cap - len, "]}\n");
+  snprintf(d + len, cap - len,
+           "],\n \"counters\": [\"order.paid\", \"message\"],\n"
+           " \"machines\": [{\"name\": \"lifecycle\", \"initial\": \"new\","
+           " \"states\": [\"new\", \"intent\", \"paying\", \"repeat\", \"silent\", \"churned\"],"
+           " \"transitions\": ["
+           "{\"from\": \"new\", \"to\": \"intent\", \"on\": \"tag.added:意向/问价\"},"
+           "{\"from\": [\"new\", \"intent\"], \"to\": \"paying\", \"on\": \"order.paid\"},"
+           "{\"from\": \"paying\", \"to\": \"repeat\", \"on\": \"order.paid\", \"if\": \"count('order.paid') >= 2\"},"
+           "{\"from\": [\"new\", \"intent\", \"paying\", \"repeat\"], \"to\": \"silent\", \"after\": \"30d\"},"
+           "{\"from\": \"silent\", \"to\": \"churned\", \"after\": \"45d\"},"
+           "{\"from\": [\"silent\", \"churned\"], \"to\": \"intent\", \"on\": \"message\"}]}]}\n");
   return d;
 }
 
@@ -181,8 +195,8 @@ int pond_demo(const demo_options *o) {
 
   int tty = isatty(2) && !getenv("CI");
   const int64_t t_start = 1767225600; /* 2026-01-01T00:00:00Z */
-  uint64_t next_cid = 10000001, tag_adds = 0, calls = 0;
-  double t0 = now_s(), t_tag = 0;
+  uint64_t next_cid = 10000001, tag_adds = 0, calls = 0, events = 0;
+  double t0 = now_s(), t_tag = 0, t_tick = 0;
   printf("pond %s demo: %" PRIu64 " customers over %d days, %d tag groups\n", pond_version(),
          o->customers, o->days, NGROUPS);
 
@@ -223,15 +237,30 @@ int pond_demo(const demo_options *o) {
      * owners move follow-up status, some buy and climb tiers. */
     uint64_t known = next_cid - 10000001;
     uint64_t touches = arrive / 2;
+    /* The day's activity in time order; timers due by then fire first (the
+     * host ticks as its clock moves, every 1,000 events and at day end). */
     for (uint64_t i = 0; i < touches && known; i++) {
-      uint64_t cid = 10000001 + rng_next(&rng) % known;
-      int64_t ts = base + (int64_t)(rng_next(&rng) % DAY);
+      /* recent customers are the active ones: a skew towards new ids */
+      double age = rng_unit(&rng);
+      uint64_t cid = 10000001 + (uint64_t)((double)known * (1.0 - age * age * age)) % known;
+      int64_t ts = base + (int64_t)(i * (uint64_t)DAY / (touches + 1));
+      if (i % 1000 == 0) {
+        double tk = now_s();
+        CK("tick", pond_tick(db, ts));
+        t_tick += now_s() - tk;
+      }
       double u = rng_unit(&rng);
-      if (u < 0.45) {
+      if (u < 0.25) { /* a chat: activity, and the way back from silence */
+        CK("message", pond_message(db, cid, "在吗？这个多少钱", POND_NTS, ts));
+        events++;
+        calls++;
+      } else if (u < 0.45) {
         CK("tag", pond_tag_add(db, cid, ids[G_INTENT][zipf_draw(&z[G_INTENT], &rng)], ts));
         CK("tag", pond_tag_add(db, cid, ids[G_FOLLOW][1], ts)); /* 跟进中 */
         tag_adds += 2;
       } else if (u < 0.60) {
+        CK("event", pond_event(db, cid, "order.paid", ts)); /* an order: paying, then repeat */
+        events++;
         CK("tag", pond_tag_add(db, cid, ids[G_FOLLOW][2], ts)); /* 已成交 */
         CK("tag", pond_tag_add(db, cid, ids[G_TIER][1 + zipf_draw(&z[G_TIER], &rng) % 3], ts));
         CK("attr", pond_attr_set_int(db, cid, "spend", 100 + (int64_t)(rng_next(&rng) % 20000)));
@@ -244,6 +273,11 @@ int pond_demo(const demo_options *o) {
         tag_adds++;
       }
       calls += 2;
+    }
+    {
+      double tk = now_s();
+      CK("tick", pond_tick(db, base + DAY - 1));
+      t_tick += now_s() - tk;
     }
     CK("commit", pond_commit(db));
     /* A campaign every 15 days: operators bulk-tag an imported list. */
@@ -301,6 +335,52 @@ int pond_demo(const demo_options *o) {
   printf("  as Roaring portable bytes: %zu\n", ser);
   pond_set_free(store); pond_set_free(ask); pond_set_free(deal); pond_set_free(a); pond_set_free(b);
 
+  /* The lifecycle funnel over the simulated days, with conversion rates
+   * (the clock at the end of the period first). */
+  const int64_t t_end = t_start + (int64_t)o->days * DAY;
+  CK("tick", pond_tick(db, t_end));
+  pond_funnel_row *rows = NULL;
+  size_t nrows = 0;
+  CK("funnel", pond_funnel(db, "lifecycle", t_start, t_end, &rows, &nrows));
+  printf("\nlifecycle funnel, %d days      customers now    entered\n", o->days);
+  for (size_t i = 0; i < nrows; i++)
+    if (rows[i].kind == POND_FUNNEL_STATE)
+      printf("  %-26s %12" PRIu64 " %10" PRIu64 "  (%5.1f%% of customers)\n", rows[i].to, rows[i].count,
+             rows[i].entered, 100.0 * rows[i].rate);
+  printf("  moves                          count  conversion\n");
+  for (size_t i = 0; i < nrows; i++)
+    if (rows[i].kind == POND_FUNNEL_STEP)
+      printf("  %-10s -> %-10s %12" PRIu64 "  %6.1f%%\n", rows[i].from ? rows[i].from : "(added)", rows[i].to,
+             rows[i].count, 100.0 * rows[i].rate);
+  pond_funnel_free(db, rows);
+
+  /* Segments an operator would run at the end of the period. */
+  static const char *const queries[] = {
+      "stage('lifecycle') = 'silent' AND NOT tag('跟进状态/已成交')",
+      "stage('lifecycle') IN ('intent', 'paying') AND tag('来源/门店扫码')",
+      "stage('lifecycle') = 'repeat' AND spend >= 5000",
+      "stage('lifecycle') = 'churned' AND stage_since('lifecycle') >= now() - 30d",
+      "count('order.paid') >= 2 AND last_seen < now() - 14d AND region LIKE '广东%'",
+      "stage('lifecycle') = 'intent' AND tag('意向/问价') AND owner = 'alice'",
+  };
+  printf("\nsegment queries at day %d (first run builds derived columns)   customers   first    again\n", o->days);
+  for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+    pond_query *q = NULL;
+    pond_set *s = NULL;
+    CK(queries[i], pond_query_prepare(db, queries[i], POND_NTS, &q));
+    double tq0 = now_s();
+    CK(queries[i], pond_query_eval(q, t_end, &s));
+    double tq = now_s() - tq0;
+    pond_set_free(s);
+    s = NULL;
+    tq0 = now_s();
+    CK(queries[i], pond_query_eval(q, t_end, &s));
+    double tq2 = now_s() - tq0;
+    printf("  %-64s %10" PRIu64 " %7.2f %7.2f ms\n", queries[i], pond_set_count(s), tq * 1e3, tq2 * 1e3);
+    pond_set_free(s);
+    pond_query_free(q);
+  }
+
   size_t mem = pond_memory_used(db);
   printf("\ncustomers           %12" PRIu64 "\n", ncust);
   printf("tag memberships     %12" PRIu64 " (%.2f per customer)\n", memberships, ncust ? (double)memberships / (double)ncust : 0);
@@ -309,6 +389,7 @@ int pond_demo(const demo_options *o) {
          memberships ? (double)mem / (double)memberships : 0);
   printf("tag adds            %12" PRIu64 " in %.2f s of simulated days (%.2f M tag adds/s, %" PRIu64 " API calls)\n",
          tag_adds, t_tag, t_tag > 0 ? (double)tag_adds / t_tag / 1e6 : 0, calls);
+  printf("events              %12" PRIu64 " (orders and chats through the machine), ticks %.2f s\n", events, t_tick);
   printf("total time          %12.2f s\n", elapsed);
   for (int g = 0; g < NGROUPS; g++) free(z[g].cdf);
   pond_close(db);

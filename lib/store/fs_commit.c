@@ -27,6 +27,7 @@
 #include "store/fs.h"
 
 #define WBUF_KEEP ((size_t)16 << 20)
+#define PF 16 /* ops hashed ahead of their lookup */
 #define PREALLOC ((uint64_t)1 << 20)
 
 int st_fs_wbuf(st_fs *fs, size_t n) {
@@ -75,12 +76,24 @@ static int prepare(st_fs *fs, const pond_kv *ops, size_t n, size_t *body, pc_err
     fs->orcap = n;
   }
   if (st_index_reserve(&fs->ix, n)) goto nomem;
+  /* Keys are hashed PF ops ahead and their slots prefetched (the table does
+   * not move: room was reserved), so lookups overlap their cache misses. */
+  uint32_t ring[PF];
+  for (size_t i = 0; i < n && i < PF; i++) {
+    ring[i] = st_index_hash(ops[i].key, ops[i].klen);
+    st_index_prefetch(&fs->ix, ring[i]);
+  }
   for (size_t i = 0; i < n; i++) {
+    uint32_t h = ring[i % PF];
+    if (i + PF < n) {
+      ring[i % PF] = st_index_hash(ops[i + PF].key, ops[i + PF].klen);
+      st_index_prefetch(&fs->ix, ring[i % PF]);
+    }
     /* A delete needs the rec only if the key is known by now (an earlier
      * op of this batch may have created it). */
     if (!ops[i].val)
-      fs->orecs[i] = st_index_get(&fs->ix, ops[i].key, ops[i].klen);
-    else if (st_index_ensure(&fs->ix, ops[i].key, ops[i].klen, &fs->orecs[i]))
+      fs->orecs[i] = st_index_get_h(&fs->ix, ops[i].key, ops[i].klen, h);
+    else if (st_index_ensure_h(&fs->ix, ops[i].key, ops[i].klen, h, &fs->orecs[i]))
       goto nomem;
   }
   return POND_OK;

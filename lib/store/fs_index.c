@@ -133,9 +133,25 @@ int st_index_reserve(st_index *x, size_t k) {
   return rc;
 }
 
+uint32_t st_index_hash(const void *key, size_t klen) {
+  return (uint32_t)pc_hash_bytes(key, klen, HASH_SEED);
+}
+
+void st_index_prefetch(const st_index *x, uint32_t t) {
+  if (!x->cap) return;
+  size_t i = t & (x->cap - 1);
+#if defined(__GNUC__)
+  __builtin_prefetch(&x->slot[i]);
+  __builtin_prefetch(&x->tag[i]);
+#endif
+}
+
 st_rec *st_index_get(const st_index *x, const void *key, size_t klen) {
+  return st_index_get_h(x, key, klen, st_index_hash(key, klen));
+}
+
+st_rec *st_index_get_h(const st_index *x, const void *key, size_t klen, uint32_t t) {
   if (!x->cap) return NULL;
-  uint32_t t = (uint32_t)pc_hash_bytes(key, klen, HASH_SEED);
   size_t mask = x->cap - 1;
   st_rec *r;
   for (size_t i = t & mask; (r = x->slot[i]) != NULL; i = (i + 1) & mask)
@@ -145,7 +161,11 @@ st_rec *st_index_get(const st_index *x, const void *key, size_t klen) {
 }
 
 int st_index_ensure(st_index *x, const void *key, size_t klen, st_rec **out) {
-  st_rec *r = st_index_get(x, key, klen);
+  return st_index_ensure_h(x, key, klen, st_index_hash(key, klen), out);
+}
+
+int st_index_ensure_h(st_index *x, const void *key, size_t klen, uint32_t t, st_rec **out) {
+  st_rec *r = st_index_get_h(x, key, klen, t);
   if (r) {
     *out = r;
     return POND_OK;
@@ -160,7 +180,6 @@ int st_index_ensure(st_index *x, const void *key, size_t klen, st_rec **out) {
   r->klen = (uint16_t)klen;
   if (klen) memcpy(r->key, key, klen);
 
-  uint32_t t = (uint32_t)pc_hash_bytes(key, klen, HASH_SEED);
   size_t mask = x->cap - 1, i = t & mask;
   while (x->slot[i]) i = (i + 1) & mask;
   x->slot[i] = r;
@@ -173,6 +192,94 @@ int st_index_ensure(st_index *x, const void *key, size_t klen, st_rec **out) {
   if (x->sorted == x->n && (x->n == 0 || ent_cmp(&x->ord[x->n - 1], &e) < 0)) x->sorted++;
   x->ord[x->n++] = e;
   *out = r;
+  return POND_OK;
+}
+
+int st_index_after_last(const st_index *x, const void *key, size_t klen) {
+  if (x->sorted != x->n) return 0;
+  if (!x->n) return 1;
+  const st_ent *e = &x->ord[x->n - 1];
+  uint64_t pk = key_pfx(key, klen);
+  if (e->pfx != pk) return e->pfx < pk;
+  return st_key_cmp(e->rec->key, e->rec->klen, key, klen) < 0;
+}
+
+int st_index_append(st_index *x, const void *key, size_t klen, st_rec **out) {
+  if (x->n == x->ocap) POND_TRY(order_grow(x, x->n + 1));
+  size_t sz = rec_size(klen);
+  st_rec *r = pc_alloc(x->m, sz);
+  if (!r) return POND_ENOMEM;
+  r->off = 0;
+  r->vlen = ST_DEAD;
+  r->klen = (uint16_t)klen;
+  if (klen) memcpy(r->key, key, klen);
+  x->count++;
+  x->dead++;
+  x->rec_bytes += sz;
+  x->ord[x->n++] = (st_ent){key_pfx(r->key, klen), r};
+  x->sorted++;
+  x->pend++;
+  *out = r;
+  return POND_OK;
+}
+
+typedef struct hent {
+  uint64_t t; /* the key's hash tag (low 32 bits) */
+  st_rec *r;
+} hent;
+
+/* LSD radix sort of a[0..n) by the low `bits` bits of t, 11 per pass;
+ * the result ends in a. */
+static void radix_home(hent *a, hent *tmp, size_t n, unsigned bits) {
+  hent *src = a, *dst = tmp;
+  for (unsigned shift = 0; shift < bits; shift += 11) {
+    uint32_t cnt[2048];
+    memset(cnt, 0, sizeof cnt);
+    for (size_t i = 0; i < n; i++) cnt[(src[i].t >> shift) & 2047]++;
+    uint32_t sum = 0;
+    for (unsigned b = 0; b < 2048; b++) {
+      uint32_t v = cnt[b];
+      cnt[b] = sum;
+      sum += v;
+    }
+    for (size_t i = 0; i < n; i++) dst[cnt[(src[i].t >> shift) & 2047]++] = src[i];
+    hent *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a) memcpy(a, src, n * sizeof *a);
+}
+
+static void hash_put(st_index *x, st_rec *r, uint32_t t) {
+  size_t mask = x->cap - 1, i = t & mask;
+  while (x->slot[i]) i = (i + 1) & mask;
+  x->slot[i] = r;
+  x->tag[i] = t;
+}
+
+int st_index_hash_pending(st_index *x) {
+  size_t k = x->pend;
+  if (!k) return POND_OK;
+  POND_TRY(hash_grow(x, x->count));
+  const st_ent *p = x->ord + x->n - k;
+  unsigned bits = 0;
+  while (((size_t)1 << bits) < x->cap) bits++;
+  hent *h = NULL;
+  size_t bytes;
+  /* Sorting needs 32 bytes per key; without them (or for a few keys) the
+   * recs go in one by one, just slower. */
+  if (k > 4096 && k <= UINT32_MAX && pc_mul_ok(k, 2 * sizeof *h, &bytes)) h = pc_alloc(x->m, bytes);
+  if (h) {
+    for (size_t i = 0; i < k; i++)
+      h[i] = (hent){(uint32_t)pc_hash_bytes(p[i].rec->key, p[i].rec->klen, HASH_SEED), p[i].rec};
+    radix_home(h, h + k, k, bits);
+    for (size_t i = 0; i < k; i++) hash_put(x, h[i].r, (uint32_t)h[i].t);
+    pc_free(x->m, h, bytes);
+  } else {
+    for (size_t i = 0; i < k; i++)
+      hash_put(x, p[i].rec, (uint32_t)pc_hash_bytes(p[i].rec->key, p[i].rec->klen, HASH_SEED));
+  }
+  x->pend = 0;
   return POND_OK;
 }
 

@@ -53,6 +53,7 @@ typedef struct st_index {
   size_t dead;   /* recs with vlen == ST_DEAD */
   st_ent *ord;
   size_t n, ocap, sorted;
+  size_t pend; /* ord[n - pend, n): appended recs not yet in the hash */
   uint64_t live_bytes; /* encoded size of the live keys' put ops */
   uint64_t rec_bytes;  /* bytes allocated for recs */
 } st_index;
@@ -65,6 +66,13 @@ void st_index_free(st_index *x);
 int st_index_reserve(st_index *x, size_t k);
 /* The rec of key, live or dead, or NULL. */
 st_rec *st_index_get(const st_index *x, const void *key, size_t klen);
+/* The same with the key's hash given (st_index_hash), so that a caller
+ * with many keys can hash them ahead and st_index_prefetch their slots:
+ * lookups of a big index are cache misses otherwise. */
+uint32_t st_index_hash(const void *key, size_t klen);
+void st_index_prefetch(const st_index *x, uint32_t hash);
+st_rec *st_index_get_h(const st_index *x, const void *key, size_t klen, uint32_t hash);
+int st_index_ensure_h(st_index *x, const void *key, size_t klen, uint32_t hash, st_rec **out);
 /* The rec of key, creating a dead one if the key is unknown.
  * POND_ENOMEM (index unchanged). */
 int st_index_ensure(st_index *x, const void *key, size_t klen, st_rec **out);
@@ -74,6 +82,18 @@ void st_index_set(st_index *x, st_rec *rec, uint64_t off, uint32_t vlen);
 void st_index_kill(st_index *x, st_rec *rec);
 /* Frees every dead rec. Never fails; O(cap + n). */
 void st_index_purge(st_index *x);
+/*
+ * Replaying a compacted log meets keys in ascending order, each once: a
+ * key above every key of the index cannot be in it, so st_index_append
+ * creates its (dead) rec without a hash lookup, and the hash gets all such
+ * recs at once in st_index_hash_pending — in the order of their home
+ * slots, so the table is written sequentially instead of one cache miss
+ * per key (about 3x faster at 1M keys). Until then st_index_get does not
+ * see them: callers flush before any lookup.
+ */
+int st_index_after_last(const st_index *x, const void *key, size_t klen);
+int st_index_append(st_index *x, const void *key, size_t klen, st_rec **out);
+int st_index_hash_pending(st_index *x);
 /* Puts ord[0..n) in ascending key order. POND_ENOMEM (order unchanged). */
 int st_index_sort(st_index *x);
 /* With ord sorted: the first position whose key is >= key. */

@@ -154,14 +154,22 @@ static int apply_batch(st_fs *fs, uint64_t off, const st_frame *f, const uint8_t
   if (f->count > f->len / 2) return corrupt_batch(fs, off, "more ops than bytes", e);
   if (f->flags & ~ST_BF_KNOWN) return corrupt_batch(fs, off, "unknown flags", e);
   st_index *ix = &fs->ix;
-  if (st_index_reserve(ix, f->count))
-    return pc_errf(e, POND_ENOMEM, "file store: out of memory replaying the log");
   uint64_t boff = off + ST_FRAME_SIZE;
   size_t pos = 0;
   for (uint32_t i = 0; i < f->count; i++) {
     st_op op;
     if (!st_op_decode(body, f->len, &pos, &op)) return corrupt_batch(fs, off, "malformed op", e);
     st_rec *rec;
+    /* Keys above every key so far (a compacted log) skip the hash until
+     * the end (fs_index.h); anything else needs it complete. */
+    if (op.val && st_index_after_last(ix, op.key, op.klen)) {
+      if (st_index_append(ix, op.key, op.klen, &rec))
+        return pc_errf(e, POND_ENOMEM, "file store: out of memory replaying the log");
+      st_index_set(ix, rec, boff + op.voff, op.vlen);
+      continue;
+    }
+    if (st_index_hash_pending(ix))
+      return pc_errf(e, POND_ENOMEM, "file store: out of memory replaying the log");
     if (!op.val) {
       rec = st_index_get(ix, op.key, op.klen);
       if (rec) st_index_kill(ix, rec);
@@ -233,6 +241,8 @@ int st_fs_replay(st_fs *fs, pc_err *e) {
    * batches appended later may be marked ANCHORED truthfully. */
   rc = env->sync(env->ctx, fs->fd, e);
   if (rc) return rc;
+  if (st_index_hash_pending(&fs->ix))
+    return pc_errf(e, POND_ENOMEM, "file store: out of memory replaying the log");
   st_index_purge(&fs->ix);
   if (fs->rcap > RBUF_KEEP) {
     pc_free(fs->m, fs->rbuf, fs->rcap);

@@ -48,10 +48,13 @@ int st_rd_fail(st_rd *r, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(tail, sizeof tail, fmt, ap);
   va_end(ap);
-  return pc_errf(r->e, POND_ECORRUPT, "storage: %s: %s", r->what, tail);
+  char id[32] = "", item[48] = "";
+  if (r->has_id) snprintf(id, sizeof id, " %llu", (unsigned long long)r->id);
+  if (r->item_kind) snprintf(item, sizeof item, "%s %ld: ", r->item_kind, r->item);
+  return pc_errf(r->e, POND_ECORRUPT, "storage: %s%s: %s%s", r->what, id, item, tail);
 }
 
-int st_rd_uv(st_rd *r, uint64_t *v, const char *field) {
+int st_rd_uv_slow(st_rd *r, uint64_t *v, const char *field) {
   uint64_t x = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
     if (r->p >= r->end) return st_rd_fail(r, "%s: truncated", field);
@@ -108,7 +111,7 @@ void st_meta_encode(st_buf *b, uint32_t tag_next) {
 }
 
 int st_meta_decode(const uint8_t *p, size_t n, uint32_t *tag_next, pc_err *e) {
-  st_rd r = {p, p + n, "meta record", e};
+  st_rd r = {p, p + n, "meta record", e, 0, 0, NULL, 0};
   if (n < 4 || memcmp(p, magic, 4) != 0)
     return st_rd_fail(&r, "not a pond meta record (no \"pond\" magic)");
   r.p += 4;
@@ -275,37 +278,38 @@ static int group_json_ok(pc_mem *m, const uint8_t *js, size_t jl, const uint8_t 
 
 /* One attribute or group slot (id: the next one of d). */
 static int defs_slot(st_rd *r, pc_mem *m, df_defs *d, int attr, uint32_t id) {
-  char field[64];
+  const char *field = "slot";
   uint8_t flags = 0, type = 0;
   uint64_t ttl = 0;
   const uint8_t *name = NULL, *js = NULL;
   size_t nl = 0, jl = 0;
-  snprintf(field, sizeof field, "%s %u", attr ? "attribute" : "group", id);
+  r->item_kind = attr ? "attribute" : "group";
+  r->item = id;
   POND_TRY(st_rd_byte(r, &flags, field));
   if (flags & ~(attr ? DEF_LIVE : DEF_LIVE | DEF_EXCLUSIVE))
-    return st_rd_fail(r, "%s: unknown flags 0x%02x", field, flags);
+    return st_rd_fail(r, "unknown flags 0x%02x", flags);
   if (attr) POND_TRY(st_rd_byte(r, &type, field));
   else POND_TRY(st_rd_uv(r, &ttl, field));
   POND_TRY(st_rd_str(r, &name, &nl, DEF_NAME_MAX, field));
   if (flags & DEF_LIVE) POND_TRY(st_rd_str(r, &js, &jl, DEF_JSON_MAX, field));
   if (attr && (type < DF_T_INT || type > DF_T_BOOL))
-    return st_rd_fail(r, "%s: unknown type %u", field, type);
-  if (!attr && ttl > (uint64_t)INT64_MAX) return st_rd_fail(r, "%s: ttl out of range", field);
+    return st_rd_fail(r, "unknown type %u", type);
+  if (!attr && ttl > (uint64_t)INT64_MAX) return st_rd_fail(r, "ttl out of range");
   pc_err ne;
   int name_ok = attr ? attr_name_ok(name, nl)
                      : tg_part_check((const char *)name, nl, "group", &ne) == POND_OK;
-  if (!name_ok) return st_rd_fail(r, "%s: invalid name", field);
+  if (!name_ok) return st_rd_fail(r, "invalid name");
   uint32_t other;
   /* A name is live in one slot at most, and a slot is made only while no
    * live one has its name. */
   if ((attr ? df_attr_find(d, (const char *)name, nl, &other)
             : df_group_find(d, (const char *)name, nl, &other)) == POND_OK)
-    return st_rd_fail(r, "%s: name is also live in slot %u", field, other);
+    return st_rd_fail(r, "name is also live in slot %u", other);
   int jok = !js ? 1
             : attr ? attr_json_ok(m, js, jl, name, nl, type)
                    : group_json_ok(m, js, jl, name, nl, flags & DEF_EXCLUSIVE, (int64_t)ttl);
   if (jok < 0) return jok;
-  if (!jok) return st_rd_fail(r, "%s: its JSON does not match its fields", field);
+  if (!jok) return st_rd_fail(r, "its JSON does not match its fields");
   char *jcopy = NULL;
   if (js && !(jcopy = pc_strndup(m, (const char *)js, jl))) return POND_ENOMEM;
   uint32_t got;
@@ -357,27 +361,28 @@ static int segment_json_ok(pc_mem *m, const uint8_t *js, size_t jl, const uint8_
 
 /* One counter or segment slot. */
 static int defs_slot2(st_rd *r, pc_mem *m, df_defs *d, int counter, uint32_t id) {
-  char field[64];
+  const char *field = "slot";
   uint8_t flags = 0;
   const uint8_t *name = NULL, *js = NULL, *w = NULL;
   size_t nl = 0, jl = 0, wl = 0;
-  snprintf(field, sizeof field, "%s %u", counter ? "counter" : "segment", id);
+  r->item_kind = counter ? "counter" : "segment";
+  r->item = id;
   POND_TRY(st_rd_byte(r, &flags, field));
-  if (flags & ~DEF_LIVE) return st_rd_fail(r, "%s: unknown flags 0x%02x", field, flags);
+  if (flags & ~DEF_LIVE) return st_rd_fail(r, "unknown flags 0x%02x", flags);
   POND_TRY(st_rd_str(r, &name, &nl, DEF_NAME_MAX, field));
   if (!counter && (flags & DEF_LIVE)) POND_TRY(st_rd_str(r, &w, &wl, DEF_JSON_MAX, field));
   if (flags & DEF_LIVE) POND_TRY(st_rd_str(r, &js, &jl, DEF_JSON_MAX, field));
   if (!event_name_ok(name, nl) || (counter && df_builtin_event((const char *)name, nl)))
-    return st_rd_fail(r, "%s: invalid name", field);
+    return st_rd_fail(r, "invalid name");
   if (w && !pc_utf8_valid((const char *)w, wl, NULL))
-    return st_rd_fail(r, "%s: expression is not valid UTF-8", field);
+    return st_rd_fail(r, "expression is not valid UTF-8");
   uint32_t other;
   if ((counter ? df_counter_find(d, (const char *)name, nl, &other)
                : df_segment_find(d, (const char *)name, nl, &other)) == POND_OK)
-    return st_rd_fail(r, "%s: name is also live in slot %u", field, other);
+    return st_rd_fail(r, "name is also live in slot %u", other);
   int jok = !js ? 1 : counter ? counter_json_ok(m, js, jl, name, nl) : segment_json_ok(m, js, jl, name, nl, w, wl);
   if (jok < 0) return jok;
-  if (!jok) return st_rd_fail(r, "%s: its JSON does not match its fields", field);
+  if (!jok) return st_rd_fail(r, "its JSON does not match its fields");
   char *jcopy = NULL, *wcopy = NULL;
   if (js && !(jcopy = pc_strndup(m, (const char *)js, jl))) return POND_ENOMEM;
   if (w && !(wcopy = pc_strndup(m, (const char *)w, wl))) {
@@ -400,7 +405,7 @@ static int defs_slot2(st_rd *r, pc_mem *m, df_defs *d, int counter, uint32_t id)
 }
 
 int st_defs_decode(pc_mem *m, const uint8_t *p, size_t n, df_defs **out, pc_err *e) {
-  st_rd r = {p, p + n, "definitions record", e};
+  st_rd r = {p, p + n, "definitions record", e, 0, 0, NULL, 0};
   df_defs *d = df_new(m);
   if (!d) return pc_errf(e, POND_ENOMEM, "storage: out of memory loading definitions");
   int rc = POND_OK;
@@ -422,6 +427,7 @@ int st_defs_decode(pc_mem *m, const uint8_t *p, size_t n, df_defs **out, pc_err 
       rc = want <= SEC_GROUPS ? defs_slot(&r, m, d, want == SEC_ATTRS, i)
                               : defs_slot2(&r, m, d, want == SEC_COUNTERS, i);
   }
+  r.item_kind = NULL;
   if (rc == POND_OK) rc = rd_end(&r);
   if (rc < 0) {
     df_free(m, d);
@@ -442,9 +448,7 @@ void st_tag_encode(st_buf *b, uint32_t group, const char *name, size_t len) {
 
 int st_tag_decode(const uint8_t *p, size_t n, uint32_t id, const df_defs *d, uint32_t *group,
                   const char **name, size_t *len, pc_err *e) {
-  char what[40];
-  snprintf(what, sizeof what, "tag %u", id);
-  st_rd r = {p, p + n, what, e};
+  st_rd r = {p, p + n, "tag", e, id, 1, NULL, 0};
   uint32_t g = 0;
   const uint8_t *s = NULL;
   size_t sl = 0, slash = 0;
@@ -542,9 +546,7 @@ int st_cust_decode(st_dec *d, uint64_t cid, const uint8_t *p, size_t n, cu_rec *
   pond_db *db = d->db;
   pc_mem *m = &db->mem;
   const df_defs *defs = db->defs;
-  char what[48];
-  snprintf(what, sizeof what, "customer %llu", (unsigned long long)cid);
-  st_rd r = {p, p + n, what, e};
+  st_rd r = {p, p + n, "customer", e, cid, 1, NULL, 0};
   uint8_t flags = 0;
   uint64_t u = 0;
   uint32_t cnt = 0;
@@ -576,52 +578,53 @@ int st_cust_decode(st_dec *d, uint64_t cid, const uint8_t *p, size_t n, cu_rec *
   }
   uint64_t key = 0;
   int rc = POND_OK;
-  char field[32];
+  const char *field = "value";
+  r.item_kind = "entry";
   for (uint32_t i = 0; i < cnt && rc == POND_OK; i++) {
-    snprintf(field, sizeof field, "entry %u", i);
+    r.item = i;
     if ((rc = st_rd_uv(&r, &u, field)) < 0) break;
     if (u <= UINT32_MAX) key = i ? key + 1 + u : u;
     if (u > UINT32_MAX || key > UINT32_MAX) {
-      rc = st_rd_fail(&r, "%s: key out of range", field);
+      rc = st_rd_fail(&r, "key out of range");
       break;
     }
     uint32_t k = (uint32_t)key;
     int64_t v;
     int kc = key_class(k);
     if (kc == KC_OTHER) {
-      rc = st_rd_fail(&r, "%s: key 0x%08x is of no kind that format %u stores", field, k, ST_FORMAT);
+      rc = st_rd_fail(&r, "key 0x%08x is of no kind that format %u stores", k, ST_FORMAT);
       break;
     }
     /* A counter's count entry is followed by its last-time entry. */
     if (i && cu_is_ctr(keys[i - 1]) && !(keys[i - 1] & 1) && k != (keys[i - 1] | 1)) {
-      rc = st_rd_fail(&r, "%s: counter %u has a count but no last time", field, (keys[i - 1] & ~CU_CTR) >> 1);
+      rc = st_rd_fail(&r, "counter %u has a count but no last time", (keys[i - 1] & ~CU_CTR) >> 1);
       break;
     }
     if (kc == KC_CTR) {
       uint32_t c = (k & ~CU_CTR) >> 1;
       if (c >= defs->ncounters || !defs->counters[c].live) {
-        rc = st_rd_fail(&r, "%s: counter %u does not exist", field, c);
+        rc = st_rd_fail(&r, "counter %u does not exist", c);
         break;
       }
       if ((k & 1) && (!i || keys[i - 1] != (k & ~1u))) {
-        rc = st_rd_fail(&r, "%s: counter %u has a last time but no count", field, c);
+        rc = st_rd_fail(&r, "counter %u has a last time but no count", c);
         break;
       }
       if ((rc = st_rd_uv(&r, &u, field)) < 0) break;
       v = k & 1 ? st_wadd(added, st_unzz(u)) : st_unzz(u);
       if (!(k & 1) && v <= 0) {
-        rc = st_rd_fail(&r, "%s: counter %u counts %lld", field, c, (long long)v);
+        rc = st_rd_fail(&r, "counter %u counts %lld", c, (long long)v);
         break;
       }
     } else if (kc == KC_TAG) {
       const tg_tag *t = tg_get(&db->tags, k);
       if (!t) {
-        rc = st_rd_fail(&r, "%s: tag %u does not exist", field, k);
+        rc = st_rd_fail(&r, "tag %u does not exist", k);
         break;
       }
       if (defs->groups[t->group].exclusive) {
         if (d->gstamp[t->group] == d->stamp) {
-          rc = st_rd_fail(&r, "%s: a second tag of exclusive group '%s'", field,
+          rc = st_rd_fail(&r, "a second tag of exclusive group '%s'",
                           defs->groups[t->group].name);
           break;
         }
@@ -632,7 +635,7 @@ int st_cust_decode(st_dec *d, uint64_t cid, const uint8_t *p, size_t n, cu_rec *
     } else {
       uint32_t a = k & ~CU_ATTR;
       if (a >= defs->nattrs || !defs->attrs[a].live) {
-        rc = st_rd_fail(&r, "%s: attribute %u does not exist", field, a);
+        rc = st_rd_fail(&r, "attribute %u does not exist", a);
         break;
       }
       int type = defs->attrs[a].type;
@@ -643,13 +646,14 @@ int st_cust_decode(st_dec *d, uint64_t cid, const uint8_t *p, size_t n, cu_rec *
         int added_new;
         if ((rc = st_rd_str(&r, &s, &sl, DB_ATTR_STR_MAX, field)) < 0) break;
         if (!pc_utf8_valid((const char *)s, sl, NULL)) {
-          rc = st_rd_fail(&r, "%s: attribute '%s': value is not valid UTF-8", field, defs->attrs[a].name);
+          rc = st_rd_fail(&r, "attribute '%s': value is not valid UTF-8", defs->attrs[a].name);
           break;
         }
         rc = db_dict_intern(m, &db->av[a].dict, (const char *)s, sl, &vid, &added_new);
         if (rc < 0) {
           if (rc == POND_ENOMEM) pc_errf(e, rc, "storage: out of memory loading customers");
-          else pc_errf(e, rc, "storage: %s: attribute '%s' has too many values", what, defs->attrs[a].name);
+          else pc_errf(e, rc, "storage: customer %llu: attribute '%s' has too many values",
+                       (unsigned long long)cid, defs->attrs[a].name);
           break;
         }
         v = vid;
@@ -657,7 +661,7 @@ int st_cust_decode(st_dec *d, uint64_t cid, const uint8_t *p, size_t n, cu_rec *
         if ((rc = st_rd_uv(&r, &u, field)) < 0) break;
         v = type == DF_T_TIME ? st_wadd(added, st_unzz(u)) : st_unzz(u);
         if (type == DF_T_BOOL && v != 0 && v != 1) {
-          rc = st_rd_fail(&r, "%s: bool attribute '%s' holds %lld", field, defs->attrs[a].name,
+          rc = st_rd_fail(&r, "bool attribute '%s' holds %lld", defs->attrs[a].name,
                           (long long)v);
           break;
         }
@@ -667,6 +671,7 @@ int st_cust_decode(st_dec *d, uint64_t cid, const uint8_t *p, size_t n, cu_rec *
     vals[i] = v;
     rec->n = i + 1;
   }
+  r.item_kind = NULL;
   if (rc == POND_OK && cnt && cu_is_ctr(keys[cnt - 1]) && !(keys[cnt - 1] & 1))
     rc = st_rd_fail(&r, "counter %u has a count but no last time", (keys[cnt - 1] & ~CU_CTR) >> 1);
   if (rc == POND_OK) rc = rd_end(&r);

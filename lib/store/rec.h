@@ -123,12 +123,25 @@ static inline void st_buf_bytes(st_buf *b, const void *s, size_t n) {
 
 typedef struct st_rd {
   const uint8_t *p, *end;
-  const char *what; /* the record, for messages ("customer 42") */
+  const char *what; /* the record, for messages ("customer" …) */
   pc_err *e;
+  /* Message context, formatted only on failure: "<what>[ <id>][: <item_kind>
+   * <item>]: …" ("customer 42: entry 3: …"). */
+  uint64_t id;
+  int has_id;
+  const char *item_kind;
+  long item;
 } st_rd;
 
 /* A minimal varint; POND_ECORRUPT (naming field) otherwise. */
-int st_rd_uv(st_rd *r, uint64_t *v, const char *field);
+int st_rd_uv_slow(st_rd *r, uint64_t *v, const char *field);
+static inline int st_rd_uv(st_rd *r, uint64_t *v, const char *field) {
+  if (POND_LIKELY(r->p < r->end && *r->p < 0x80)) { /* one byte: most of them */
+    *v = *r->p++;
+    return POND_OK;
+  }
+  return st_rd_uv_slow(r, v, field);
+}
 int st_rd_u32(st_rd *r, uint32_t *v, const char *field);
 int st_rd_byte(st_rd *r, uint8_t *v, const char *field);
 /* A length-prefixed byte string of at most max bytes (borrowed). */
