@@ -5,8 +5,9 @@
  * A population is built with pond_* calls (definitions, upserts, tags,
  * attributes, events, messages) and, from an independent model of what
  * those calls mean, the same data goes into the SQLite tables of QUERY.md.
- * Random well-typed queries (test_query_gen.h, without stage(): no
- * lifecycle machines yet) are prepared with pond_query_prepare and
+ * Random well-typed queries (test_query_gen.h, stage() and stage_since()
+ * included: the db has the fake schema's two machines, customers move by
+ * order.paid events and forced transitions) are prepared with pond_query_prepare and
  * evaluated with pond_query_eval; the SQL of each (qy_to_sql over the fake
  * schema of test_query_fake.h, whose segments have the same texts as the
  * db's) selects the customers SQLite says are TRUE. Both q and NOT (q) are
@@ -55,6 +56,8 @@ typedef struct mc {
   const char *sv[FQ_NATTR];
   uint32_t tags; /* bit t: fq_tags[t] */
   int64_t count[NCTR], last[NCTR];
+  int stage[FQ_NMACHINES];      /* index into fq_states[m] */
+  int64_t since[FQ_NMACHINES];  /* stage_since */
 } mc;
 
 typedef struct world {
@@ -117,12 +120,14 @@ static void sq_open(world *w) {
   for (int k = 0; k < NCTR; k++)
     q += sprintf(q, ", \"count:%s\" INTEGER NOT NULL DEFAULT 0, \"last:%s\" INTEGER", ctr_names[k],
                  ctr_names[k]);
+  for (int m = 0; m < FQ_NMACHINES; m++)
+    q += sprintf(q, ", \"stage:%s\" TEXT, \"since:%s\" INTEGER", fq_machines[m], fq_machines[m]);
   sprintf(q, ")");
   sq_exec(w->sq, sql);
   sq_exec(w->sq, "CREATE TABLE t(cid INTEGER, tag TEXT, PRIMARY KEY(cid, tag))");
   sq_exec(w->sq, "PRAGMA case_sensitive_like = ON");
   q = sql + sprintf(sql, "INSERT INTO c VALUES(?");
-  for (size_t i = 1; i < 3 + FQ_NATTR + 2 * NCTR; i++) q += sprintf(q, ",?");
+  for (size_t i = 1; i < 3 + FQ_NATTR + 2 * NCTR + 2 * FQ_NMACHINES; i++) q += sprintf(q, ",?");
   sprintf(q, ")");
   if (sqlite3_prepare_v2(w->sq, sql, -1, &w->ins, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(w->sq, "INSERT INTO t VALUES(?, ?)", -1, &w->tins, NULL) != SQLITE_OK ||
@@ -158,6 +163,10 @@ static void sq_sync(world *w, const mc *c) {
     sqlite3_bind_int64(ins, k++, c->count[j]);
     if (c->count[j] == 0) sqlite3_bind_null(ins, k++);
     else sqlite3_bind_int64(ins, k++, c->last[j]);
+  }
+  for (int m = 0; m < FQ_NMACHINES; m++) {
+    sqlite3_bind_text(ins, k++, fq_states[m][c->stage[m]], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, k++, c->since[m]);
   }
   sq_step(ins);
   for (size_t t = 0; t < FQ_NTAGS; t++) {
@@ -240,7 +249,11 @@ static void define_all(world *w) {
   p += sprintf(p, "], \"counters\": [\"order.paid\", \"message\", \"link.opened\"],"
                   " \"segments\": [{\"name\": \"vip_active\", \"where\": \"%s\"},"
                   " {\"name\": \"store_leads\", \"where\": \"tag('来源/门店扫码') AND NOT segment('vip_active')\"},"
-                  " {\"name\": \"always\", \"where\": \"TRUE OR vip\"}]}",
+                  " {\"name\": \"always\", \"where\": \"TRUE OR vip\"}],"
+                  " \"machines\": [{\"name\": \"lifecycle\", \"initial\": \"new\","
+                  " \"states\": [\"new\", \"intent\", \"paying\", \"repeat\", \"silent\", \"churned\"],"
+                  " \"transitions\": [{\"from\": [\"new\", \"intent\"], \"to\": \"paying\", \"on\": \"order.paid\"}]},"
+                  " {\"name\": \"service\", \"initial\": \"open\", \"states\": [\"open\", \"closed\"]}]}",
                VIP_TEXT[0]);
   must(w, pond_define(w->db, doc, POND_NTS), "define");
   for (size_t t = 0; t < FQ_NTAGS; t++) must(w, pond_tag_id(w->db, fq_tags[t], &w->tag_id[t]), "tag_id");
@@ -265,6 +278,22 @@ static void activity(world *w, mc *c, int k, int64_t ts) {
     if (c->count[k] == 0 || ts > c->last[k]) c->last[k] = ts;
     c->count[k]++;
   }
+  /* the lifecycle machine: new or intent -> paying on order.paid */
+  if (k == 0 && c->stage[0] <= 1) {
+    c->stage[0] = 2;
+    c->since[0] = ts;
+  }
+}
+
+/* Machine m of c forced into a random state at a random time, in both. */
+static void move(world *w, mc *c) {
+  int m = (int)rnd(w, FQ_NMACHINES), ns = m == 0 ? 6 : 2, s = (int)rnd(w, (unsigned)ns);
+  int64_t ts = rnd_time(w);
+  must(w, pond_transition_ex(w->db, c->cid, fq_machines[m], fq_states[m][s], ts, POND_FORCE), "transition");
+  if (s != c->stage[m]) {
+    c->stage[m] = s;
+    c->since[m] = ts;
+  }
 }
 
 /* A new customer cid: random values, made through the API. */
@@ -274,6 +303,7 @@ static void create(world *w, mc *c, uint64_t cid) {
   c->alive = 1;
   c->added_at = rnd_time(w);
   c->last_seen = INT64_MIN;
+  for (int m = 0; m < FQ_NMACHINES; m++) c->since[m] = c->added_at; /* initial states */
   must(w, pond_customer_upsert(w->db, cid, c->added_at), "upsert");
   for (size_t a = 0; a < FQ_NATTR; a++) {
     c->null[a] = rnd(w, 4) == 0;
@@ -290,6 +320,7 @@ static void create(world *w, mc *c, uint64_t cid) {
     for (unsigned i = 0; i < n; i++) activity(w, c, k, rnd_time(w));
   }
   if (rnd(w, 2)) activity(w, c, -1, rnd_time(w));
+  if (rnd(w, 3) == 0) move(w, c);
 }
 
 static mc *add_slot(world *w) {
@@ -406,8 +437,10 @@ static void mutate(world *w) {
     if (c->tags >> t & 1) must(w, pond_tag_remove(w->db, c->cid, w->tag_id[t], NOW), "tag_remove");
     else must(w, pond_tag_add(w->db, c->cid, w->tag_id[t], NOW), "tag_add");
     c->tags ^= 1u << t;
-  } else if (kind < 85) {
+  } else if (kind < 78) {
     activity(w, c, (int)rnd(w, NCTR + 1) - 1, rnd_time(w));
+  } else if (kind < 85) {
+    move(w, c);
   } else {
     must(w, pond_customer_delete(w->db, c->cid), "delete");
     c->alive = 0;
@@ -490,7 +523,7 @@ static int agree(world *w, const char *text, pond_query *q, const uint64_t *want
 }
 
 static int prepare_live(world *w, live_q *l, uint64_t qseed) {
-  qg_query_ex(qseed, l->text, sizeof l->text - 16, 4, 1);
+  qg_query_ex(qseed, l->text, sizeof l->text - 16, 4, 0);
   char neg[8300];
   snprintf(neg, sizeof neg, "NOT (%s)", l->text);
   if (pond_query_prepare(w->db, l->text, POND_NTS, &l->q) != POND_OK ||
