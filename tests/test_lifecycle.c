@@ -464,6 +464,97 @@ static void rename_states_maps_customers(void) {
   pond_close(db);
 }
 
+/* ---------------------------------------------------- allocation failure */
+
+/* The funnels of both machines as text (pond_funnel rows). */
+static char *funnel_text(pond_db *db) {
+  static char out[8192];
+  size_t w = 0;
+  out[0] = 0;
+  const char *ms[] = {"lifecycle", "value"};
+  for (int m = 0; m < 2; m++) {
+    pond_funnel_row *rows = NULL;
+    size_t n = 0;
+    if (pond_funnel(db, ms[m], 0, T0 + 1000 * DAY, &rows, &n) != POND_OK) return "ERR";
+    for (size_t i = 0; i < n && w + 200 < sizeof out; i++)
+      w += (size_t)snprintf(out + w, sizeof out - w, "%d %s>%s %llu %llu;", rows[i].kind,
+                            rows[i].from ? rows[i].from : "-", rows[i].to, (unsigned long long)rows[i].count,
+                            (unsigned long long)rows[i].entered);
+    pond_funnel_free(db, rows);
+  }
+  return out;
+}
+
+/* One step of the script below on db; its status. */
+static int script_step(pond_db *db, int i) {
+  uint32_t ask = 0;
+  switch (i) {
+    case 0: return tu_define(db, BASE);
+    case 1: return pond_customer_upsert(db, 1, T0);
+    case 2: return pond_customer_upsert(db, 2, T0 + 5);
+    case 3: return pond_attr_set_int(db, 1, "spend", 500);
+    case 4: return pond_event(db, 1, "order.paid", T0 + DAY);
+    case 5: return pond_event(db, 1, "order.paid", T0 + 2 * DAY); /* repeat, value high */
+    case 6:
+      if (pond_tag_id(db, "意向/问价", &ask) < 0) return -100;
+      return pond_tag_add(db, 2, ask, T0 + 3 * DAY);
+    case 7: return pond_transition(db, 2, "lifecycle", "paying", T0 + 4 * DAY);
+    case 8: return pond_tick(db, T0 + 40 * DAY); /* both silent */
+    case 9: return pond_message(db, 1, "hi", 2, T0 + 41 * DAY);
+    case 10: return pond_tick(db, T0 + 200 * DAY);
+    case 11: return pond_transition_ex(db, 1, "value", "low", T0 + 201 * DAY, POND_FORCE);
+    case 12: return pond_customer_upsert(db, 3, T0 + 202 * DAY);
+    case 13:
+      if (pond_tag_id(db, "活动/双11", &ask) < 0) return -100;
+      return pond_tag_add(db, 3, ask, T0 + 202 * DAY);
+    case 14: return pond_tick(db, T0 + 300 * DAY); /* ttl expiry, silent */
+    default: return -100;
+  }
+}
+#define SCRIPT_STEPS 15
+
+static void every_allocation_failure_changes_nothing(void) {
+  tu_alloc a = {0, 0, 0, 0};
+  pond_db *ref = tu_open(0), *db = tu_open_alloc(&a, 0);
+  REQUIRE(ref && db);
+  long points = 0;
+  for (int i = 0; i < SCRIPT_STEPS; i++) {
+    int want = script_step(ref, i);
+    CHECK_EQ(want, POND_OK);
+    for (long k = 1;; k++) {
+      char *before = tu_dump(db), fbefore[8192];
+      snprintf(fbefore, sizeof fbefore, "%s", funnel_text(db));
+      a.countdown = k;
+      a.failed = 0;
+      int rc = script_step(db, i);
+      a.countdown = 0;
+      if (rc == POND_OK) {
+        free(before);
+        break;
+      }
+      points++;
+      if (rc != POND_ENOMEM) fprintf(stderr, "step %d, allocation %ld: %d %s\n", i, k, rc, pond_errmsg(db));
+      CHECK_EQ(rc, POND_ENOMEM);
+      TU_SAME(db, before);
+      CHECK_STR(funnel_text(db), fbefore);
+      free(before);
+      if (k > 10000) break;
+    }
+    char *x = tu_dump(ref), *y = tu_dump(db);
+    CHECK_STR(y, x);
+    free(x);
+    free(y);
+    char fx[8192];
+    snprintf(fx, sizeof fx, "%s", funnel_text(ref));
+    CHECK_STR(funnel_text(db), fx);
+    TU_INVARIANTS(db);
+  }
+  printf("  %ld allocation failure points, each ENOMEM and no change\n", points);
+  CHECK(points > 20);
+  pond_close(ref);
+  pond_close(db);
+}
+
 int main(void) {
   TH_RUN(invalid_machine_documents_fail_with_their_path_and_change_nothing);
   TH_RUN(definitions_example_and_warnings);
@@ -475,5 +566,6 @@ int main(void) {
   TH_RUN(funnel_counts_moves_and_rates);
   TH_RUN(rollback_restores_states_funnel_and_timers);
   TH_RUN(rename_states_maps_customers);
+  TH_RUN(every_allocation_failure_changes_nothing);
   return th_done();
 }
