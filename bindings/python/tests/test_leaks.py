@@ -184,10 +184,12 @@ def one_round(db, i, st=None):
     errors_round(db, cid)
     if st is not None:  # a failing storage commit: StorageError with __cause__
         st.fail = RuntimeError("once")
-        try:
-            db.upsert(cid + 2, T0)
+        try:  # a customer that never exists: the call must commit, and fail
+            db.upsert(2**63 + i, T0)
         except pond.StorageError as e:
             assert isinstance(e.__cause__, RuntimeError)
+        else:
+            raise AssertionError("the failing commit did not raise")
     db.delete(cid + 1)
     if i % CYCLE == 0:  # whole-tag changes for real, and closing with live sets
         with pond.open(autocreate=True, memory_limit=1 << 24) as tmp:
