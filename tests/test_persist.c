@@ -537,7 +537,7 @@ static void malformed_keys_and_contents_are_corrupt(void) {
     size_t vl;
     const char *msg;
   } cases[] = {
-      {"unknown namespace", {0x07, 1}, 2, {0}, 1, "unknown namespace 0x07"},
+      {"unknown namespace", {0x0b, 1}, 2, {0}, 1, "unknown namespace 0x0b"},
       {"a timer", {ST_NS_TIMER, 1}, 2, {0}, 1, "reserved for timers"},
       {"an outbox task", {ST_NS_OUTBOX}, 1, {0}, 1, "reserved for the task outbox"},
       {"short customer key", {ST_NS_CUST, 0, 0, 0, 1}, 5, {0, 0, 0}, 3, "not 9 bytes"},

@@ -267,6 +267,21 @@ void lc_tag_commit(struct pond_db *db, uint64_t cid);
  * expiry timer. Never fails: without memory the queue is rebuilt. */
 void lc_ttl_linked(struct pond_db *db, uint64_t cid, uint32_t tag, int64_t ts);
 
+/* The store's lifecycle pieces (persist.c): the machines section of the
+ * definitions record (decode makes a skeleton set of the slots, checked
+ * against customer entries by lc_entry_ok; lc_load_finish compiles the
+ * stored definitions once every record is loaded), and the funnel
+ * counters (their records, and the keys the open transaction changed). */
+struct st_buf;
+struct st_rd;
+void lc_defs_encode(struct st_buf *b, const lc_mset *s);
+int lc_defs_decode(struct st_rd *r, pc_mem *m, struct df_defs *d);
+int lc_entry_ok(const struct df_defs *d, uint32_t key);
+int lc_load_finish(struct pond_db *db);
+int lc_funnel_load(struct pond_db *db, uint64_t key, uint64_t count, pc_err *e);
+size_t lc_funnel_changed(const struct pond_db *db, uint64_t *keys, size_t cap);
+uint64_t lc_funnel_count(const struct pond_db *db, uint64_t key);
+
 /* Pending timer entries (stale ones included). */
 uint64_t lc_pending_timers(const struct pond_db *db);
 

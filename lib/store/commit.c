@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "store/filestore.h"
 #include "store/persist.h"
 #include "store/rec.h"
@@ -102,6 +103,11 @@ static void trim(st_dbs *st, pc_mem *m) {
     st->tids = NULL;
     st->tcap = 0;
   }
+  if (st->fcap * sizeof *st->fkeys > TRIM_BYTES) {
+    pc_free(m, st->fkeys, st->fcap * sizeof *st->fkeys);
+    st->fkeys = NULL;
+    st->fcap = 0;
+  }
 }
 
 static int encode(pond_db *db, size_t *nops) {
@@ -140,7 +146,14 @@ static int encode(pond_db *db, size_t *nops) {
   nc = sort_unique64(st->ids, nc);
   nt = sort_unique32(st->tids, nt);
   int meta = !st->meta || st->tag_next != db->tags.n;
-  size_t n = nc + nt + (size_t)defs + (size_t)meta;
+  /* lifecycle funnel counters the transaction changed (lc's undo log) */
+  size_t nf = lc_funnel_changed(db, NULL, 0);
+  void *fk = st->fkeys;
+  if (room(m, &fk, &st->fcap, nf, sizeof(uint64_t)) < 0) return POND_ENOMEM;
+  st->fkeys = fk;
+  lc_funnel_changed(db, st->fkeys, nf);
+  nf = sort_unique64(st->fkeys, nf);
+  size_t n = nc + nt + nf + (size_t)defs + (size_t)meta;
   void *ops = st->ops;
   if (room(m, &ops, &st->ocap, n, sizeof(pond_kv)) < 0) return POND_ENOMEM;
   st->ops = ops;
@@ -180,6 +193,16 @@ static int encode(pond_db *db, size_t *nops) {
     voff = b.len;
     if (r) st_cust_encode(&b, db, r);
     op_at(&st->ops[k++], koff, sizeof key, voff, b.len - voff, !r);
+  }
+  for (size_t i = 0; i < nf; i++) {
+    uint8_t key[ST_KEY_FUNNEL_LEN];
+    uint64_t count = lc_funnel_count(db, st->fkeys[i]);
+    st_key_funnel(key, st->fkeys[i]);
+    koff = b.len;
+    st_buf_bytes(&b, key, sizeof key);
+    voff = b.len;
+    if (count) st_buf_uv(&b, count);
+    op_at(&st->ops[k++], koff, sizeof key, voff, b.len - voff, !count);
   }
   st->buf = b.p;
   st->bcap = b.cap;
@@ -223,6 +246,7 @@ void st_db_detach(pond_db *db) {
   pc_free(m, st->ops, st->ocap * sizeof *st->ops);
   pc_free(m, st->ids, st->icap * sizeof *st->ids);
   pc_free(m, st->tids, st->tcap * sizeof *st->tids);
+  pc_free(m, st->fkeys, st->fcap * sizeof *st->fkeys);
   pc_free(m, st, sizeof *st);
   db->st = NULL;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "lifecycle/lc.h"
 #include "store/filestore.h"
 #include "store/persist.h"
 #include "store/rec.h"
@@ -248,6 +249,16 @@ static int on_cust(ld *L, const pond_kv *kv) {
   return POND_OK;
 }
 
+/* A lifecycle funnel counter: after the customers (namespace order). */
+static int on_funnel(ld *L, const pond_kv *kv) {
+  if (kv->klen != ST_KEY_FUNNEL_LEN) return corrupt(L, "funnel counter key is not 9 bytes");
+  st_rd r = {kv->val, (const uint8_t *)kv->val + kv->vlen, "funnel counter", L->e, 0, 0, NULL, 0};
+  uint64_t count;
+  POND_TRY(st_rd_uv(&r, &count, "count"));
+  if (r.p != r.end) return corrupt(L, "funnel counter: trailing bytes");
+  return lc_funnel_load(L->db, st_key_be((const uint8_t *)kv->key + 1, 8), count, L->e);
+}
+
 static int each(void *arg, const pond_kv *kv) {
   ld *L = arg;
   if (L->rc < 0) return L->rc; /* a scan that does not stop when told */
@@ -272,6 +283,7 @@ static int each(void *arg, const pond_kv *kv) {
           break;
         case ST_NS_TAG: rc = on_tag(L, kv); break;
         case ST_NS_CUST: rc = on_cust(L, kv); break;
+        case ST_NS_FUNNEL: rc = on_funnel(L, kv); break;
         case ST_NS_TIMER:
         case ST_NS_OUTBOX:
           rc = pc_errf(L->e, POND_ECORRUPT,
@@ -306,6 +318,8 @@ static int load(pond_db *db, const pond_storage *s, int file, ld *L) {
   }
   POND_TRY(tags_ready(L));
   POND_TRY(flush(L));
+  /* machines compile their guards now that every name is loaded */
+  POND_TRY(lc_load_finish(db));
   /* The dictionaries only grew, from nothing: no rollback needs them. */
   return POND_OK;
 }

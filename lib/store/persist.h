@@ -38,6 +38,8 @@ typedef struct st_dbs {
   size_t icap;
   uint32_t *tids;
   size_t tcap;
+  uint64_t *fkeys; /* funnel counters changed (lifecycle) */
+  size_t fcap;
   uint64_t commits; /* storage commits made (tests, benchmarks) */
 } st_dbs;
 

@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "define/defs.h"
 #include "json/json.h"
+#include "lifecycle/lc.h"
 #include "tags/tags.h"
 
 /* ---------------------------------------------------------- buffer */
@@ -142,6 +143,9 @@ int st_meta_decode(const uint8_t *p, size_t n, uint32_t *tag_next, pc_err *e) {
  * follow its count, by id. A part that adds a kind of definition (counters,
  * segments, machines, …) adds a section. */
 enum { SEC_ATTRS = 1, SEC_GROUPS = 2, SEC_COUNTERS = 3, SEC_SEGMENTS = 4, SEC_LAST = SEC_SEGMENTS };
+/* Then, when machines were ever defined, their section (lifecycle/persist.c
+ * encodes and decodes its body). */
+#define SEC_MACHINES 5
 
 void st_defs_encode(st_buf *b, const df_defs *d) {
   st_buf_byte(b, SEC_ATTRS);
@@ -195,6 +199,10 @@ void st_defs_encode(st_buf *b, const df_defs *d) {
       st_buf_uv(b, g->jlen);
       st_buf_bytes(b, g->json, g->jlen);
     }
+  }
+  if (d->machines) {
+    st_buf_byte(b, SEC_MACHINES);
+    lc_defs_encode(b, d->machines);
   }
 }
 
@@ -428,6 +436,12 @@ int st_defs_decode(pc_mem *m, const uint8_t *p, size_t n, df_defs **out, pc_err 
                               : defs_slot2(&r, m, d, want == SEC_COUNTERS, i);
   }
   r.item_kind = NULL;
+  if (rc == POND_OK && r.p < r.end) {
+    uint8_t sec = 0;
+    if ((rc = st_rd_byte(&r, &sec, "section")) == POND_OK)
+      rc = sec == SEC_MACHINES ? lc_defs_decode(&r, m, d)
+                               : st_rd_fail(&r, "section %u where section %d belongs", sec, SEC_MACHINES);
+  }
   if (rc == POND_OK) rc = rd_end(&r);
   if (rc < 0) {
     df_free(m, d);
@@ -476,10 +490,14 @@ int st_tag_decode(const uint8_t *p, size_t n, uint32_t id, const df_defs *d, uin
  * adds entries of a new kind to cu_rec gives its keys a class here and its
  * value an encoding and a check below; until then the encoder writes such
  * values as zigzag varints and the decoder refuses them. */
-enum { KC_TAG, KC_ATTR, KC_CTR, KC_OTHER };
+enum { KC_TAG, KC_ATTR, KC_CTR, KC_MACH, KC_OTHER };
 
 static inline int key_class(uint32_t key) {
-  return cu_is_tag(key) ? KC_TAG : cu_is_attr(key) ? KC_ATTR : cu_is_ctr(key) ? KC_CTR : KC_OTHER;
+  return cu_is_tag(key)    ? KC_TAG
+         : cu_is_attr(key) ? KC_ATTR
+         : cu_is_ctr(key)  ? KC_CTR
+         : cu_is_mach(key) ? KC_MACH
+                           : KC_OTHER;
 }
 
 void st_cust_encode(st_buf *b, const pond_db *db, const cu_rec *r) {
@@ -501,7 +519,7 @@ void st_cust_encode(st_buf *b, const pond_db *db, const cu_rec *r) {
       st_buf_uv(b, st_zz(v[i]));
       continue;
     }
-    if (kc == KC_CTR) { /* a counter's last time */
+    if (kc == KC_CTR || kc == KC_MACH) { /* a counter's last time; a machine state's since */
       st_buf_uv(b, st_zz(st_wsub(v[i], r->added_at)));
       continue;
     }
@@ -600,7 +618,14 @@ int st_cust_decode(st_dec *d, uint64_t cid, const uint8_t *p, size_t n, cu_rec *
       rc = st_rd_fail(&r, "counter %u has a count but no last time", (keys[i - 1] & ~CU_CTR) >> 1);
       break;
     }
-    if (kc == KC_CTR) {
+    if (kc == KC_MACH) {
+      if (!lc_entry_ok(defs, k)) {
+        rc = st_rd_fail(&r, "machine %u has no state %u", lc_key_mid(k), lc_key_sid(k));
+        break;
+      }
+      if ((rc = st_rd_uv(&r, &u, field)) < 0) break;
+      v = st_wadd(added, st_unzz(u));
+    } else if (kc == KC_CTR) {
       uint32_t c = (k & ~CU_CTR) >> 1;
       if (c >= defs->ncounters || !defs->counters[c].live) {
         rc = st_rd_fail(&r, "counter %u does not exist", c);

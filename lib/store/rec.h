@@ -44,12 +44,21 @@ enum {
   ST_NS_DEFS = 0x02,
   ST_NS_TAG = 0x03,
   ST_NS_CUST = 0x04,
-  ST_NS_TIMER = 0x05,  /* reserved */
+  ST_NS_TIMER = 0x05,  /* reserved (lifecycle timers are derived from customer records) */
   ST_NS_OUTBOX = 0x06, /* reserved */
+  ST_NS_FUNNEL = 0x07, /* lifecycle funnel counters (lifecycle/persist.c) */
 };
 
 #define ST_KEY_TAG_LEN 5
 #define ST_KEY_CUST_LEN 9
+#define ST_KEY_FUNNEL_LEN 9
+
+/* A funnel counter's key: the namespace, then its 64-bit counter key
+ * (lifecycle/funnel.c: machine, from, to, day) big-endian. */
+static inline void st_key_funnel(uint8_t k[ST_KEY_FUNNEL_LEN], uint64_t key) {
+  k[0] = ST_NS_FUNNEL;
+  for (int i = 0; i < 8; i++) k[1 + i] = (uint8_t)(key >> (56 - 8 * i));
+}
 
 static inline void st_key_tag(uint8_t k[ST_KEY_TAG_LEN], uint32_t id) {
   k[0] = ST_NS_TAG;
