@@ -149,8 +149,10 @@ static void bench_tick(long n) {
       "{\"machines\": [{\"name\": \"m\", \"initial\": \"a\", \"states\": [\"a\", \"b\", \"c\"],"
       " \"transitions\": [{\"from\": \"a\", \"to\": \"b\", \"after\": \"1d\"}, {\"from\": \"b\", \"to\": \"c\", \"after\": \"30d\"}]}]}";
   must(db, pond_define(db, d, strlen(d)), "define");
-  /* customers added over one hour: their timers fall due over an hour */
-  for (long i = 0; i < n; i++) must(db, pond_customer_upsert(db, (uint64_t)i + 1, T0 + i % 3600), "upsert");
+  /* customers added over one hour, ids in arrival order (as hosts assign
+   * them): their timers fall due over an hour, in id order */
+  for (long i = 0; i < n; i++)
+    must(db, pond_customer_upsert(db, (uint64_t)i + 1, T0 + (int64_t)((double)i * 3600 / (double)n)), "upsert");
   size_t m0 = pond_memory_used(db);
   double t = now();
   must(db, pond_tick(db, T0), "first tick (builds the queue)"); /* nothing due yet */

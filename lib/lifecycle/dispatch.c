@@ -285,7 +285,7 @@ static void run_commit(pond_db *db, lc_rt *rt, const lc_mset *ms, cu_rec *r) {
       memset(u, 0, sizeof *u);
       u->kind = LC_U_REC;
       u->a = rt->cid;
-      u->mid = mid;
+      u->mid = (uint16_t)mid;
       if (lc_find(r, mid, &pos)) {
         u->key = cu_keys(r)[pos];
         u->b = cu_vals(r)[pos];
@@ -302,10 +302,20 @@ static void run_commit(pond_db *db, lc_rt *rt, const lc_mset *ms, cu_rec *r) {
     if (v) (*v)++;
     else pc_map64_put(&db->mem, &rt->funnel, key, 1); /* reserved */
     if (logging) {
-      lc_undo *u = &rt->log[rt->nlog++];
-      memset(u, 0, sizeof *u);
-      u->kind = LC_U_FUNNEL;
-      u->a = key;
+      /* increments of one counter in a row (a tick firing many timers of
+       * one day) share an entry: funnel undo is commutative */
+      lc_undo *u = NULL;
+      for (size_t j = rt->nlog; j > 0 && j + 4 > rt->nlog && !u; j--)
+        if (rt->log[j - 1].kind == LC_U_FUNNEL && rt->log[j - 1].a == key) u = &rt->log[j - 1];
+      if (u) {
+        u->b++;
+      } else {
+        u = &rt->log[rt->nlog++];
+        memset(u, 0, sizeof *u);
+        u->kind = LC_U_FUNNEL;
+        u->a = key;
+        u->b = 1;
+      }
     }
   }
   uint32_t mids[LC_MAX_LIVE_MACHINES];
@@ -495,7 +505,7 @@ void lc_undo_to(pond_db *db, uint64_t n) {
     lc_undo *u = &rt->log[--rt->nlog];
     if (u->kind == LC_U_FUNNEL) {
       uint64_t *v = pc_map64_ref(&rt->funnel, u->a);
-      if (v && --*v == 0) pc_map64_del(&rt->funnel, u->a);
+      if (v && (*v -= (uint64_t)u->b) == 0) pc_map64_del(&rt->funnel, u->a);
       continue;
     }
     cu_rec *r = db_cust(db, u->a);

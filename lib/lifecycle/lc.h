@@ -199,12 +199,12 @@ typedef struct lc_tq {
  * under a call savepoint). */
 enum { LC_U_FUNNEL = 1, LC_U_REC };
 typedef struct lc_undo {
-  uint8_t kind;
-  uint32_t key; /* LC_U_REC: the old entry key (0: there was none) */
   uint64_t a;   /* LC_U_FUNNEL: funnel key; LC_U_REC: cid */
-  int64_t b;    /* LC_U_REC: the old since; also the machine id */
-  uint32_t mid;
-} lc_undo;
+  int64_t b;    /* LC_U_FUNNEL: increments to take back; LC_U_REC: the old since */
+  uint32_t key; /* LC_U_REC: the old entry key (0: there was none) */
+  uint16_t mid; /* LC_U_REC: the machine */
+  uint8_t kind;
+} lc_undo; /* 24 bytes */
 
 /* One transition a dispatch fired: from == LC_SID_MAX for a customer's
  * arrival in the initial state. */
