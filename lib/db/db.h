@@ -203,6 +203,9 @@ int db_txn_implicit_end(pond_db *db, int rc);
 void db_call_begin(pond_db *db);
 int db_call_end(pond_db *db, int rc);
 int db_touch_cust(pond_db *db, uint64_t cid, unsigned need);
+/* The same when the caller holds cid's record r (NULL: cid does not exist):
+ * have_r = 1 spares a map search (hot paths of big transactions). */
+int db_touch_cust_rec(pond_db *db, uint64_t cid, const cu_rec *r, int have_r, unsigned need);
 int db_touch_tagbm(pond_db *db, uint32_t tag, unsigned need);
 int db_touch_tag(pond_db *db, uint32_t tag, unsigned need);
 int db_touch_tagnew(pond_db *db, unsigned need);

@@ -109,6 +109,12 @@ static uint8_t *flags_of(pond_db *db, const db_undo *u) {
 /* ------------------------------------------------------------------ touch */
 
 int db_touch_cust(pond_db *db, uint64_t cid, unsigned need) {
+  return db_touch_cust_rec(db, cid, NULL, 0, need);
+}
+
+/* have_r: r is cid's current record (NULL: none), known to the caller, so
+ * the customer map is not searched again. */
+int db_touch_cust_rec(pond_db *db, uint64_t cid, const cu_rec *r, int have_r, unsigned need) {
   db_txn *tx = &db->tx;
   if (!db_logging(db)) return POND_OK;
   unsigned have = 0;
@@ -120,7 +126,8 @@ int db_touch_cust(pond_db *db, uint64_t cid, unsigned need) {
   POND_TRY(log_room(db));
   if (lv & DB_TX_TXN) POND_TRY(pc_map64_reserve(m, &tx->seen_txn, 1));
   if (lv & DB_TX_CALL) POND_TRY(pc_map64_reserve(m, &tx->seen_call, 1));
-  cu_rec *r = db_cust(db, cid), *img = NULL;
+  cu_rec *img = NULL;
+  if (!have_r) r = db_cust(db, cid);
   if (r) {
     POND_TRY(pc_map64_reserve(m, &db->cus, tx->cus_pending + 1));
     if (!(img = cu_clone(m, r))) return POND_ENOMEM;

@@ -99,7 +99,7 @@ static int tag_add(pond_db *db, uint64_t cid, uint32_t tag, int64_t ts) {
   uint32_t sib = db->defs->groups[gid].exclusive ? tg_sibling(db, r, gid, tag) : 0;
   if (sib) return add_slow(db, cid, tag, sib, ts);
   if (POND_UNLIKELY(db_logging(db))) {
-    POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
+    POND_TRY(db_touch_cust_rec(db, cid, r, 1, DB_NEED_TXN));
     POND_TRY(db_touch_tagbm1(db, tag, cid));
   }
   if (r->n == r->cap) POND_TRY(db_cust_reserve(db, cid, 1, &r));

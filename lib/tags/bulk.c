@@ -62,17 +62,24 @@ static int add_many_prepare(pond_db *db, uint32_t tag, add_many_ctx *c, int64_t 
   if (!pc_mul_ok(c->n, sizeof *c->recs, &bytes)) return POND_ENOMEM;
   if (!(c->recs = pc_calloc(m, bytes))) return POND_ENOMEM;
   POND_TRY(db_touch_tagbm(db, tag, DB_NEED_TXN));
+  /* With the map's room for every image reserved up front, a touch never
+   * rehashes it, so each customer is looked up once (ref stays valid). */
+  if (db->tx.open) POND_TRY(pc_map64_reserve(m, &db->cus, db->tx.cus_pending + c->n));
   for (size_t i = 0; i < c->n; i++) {
     uint64_t cid = c->ids[i];
-    cu_rec *r = db_cust(db, cid);
+    uint64_t *ref = db_cust_ref(db, cid);
+    cu_rec *r = ref ? (cu_rec *)(uintptr_t)*ref : NULL;
     uint32_t pos;
     if (!r) {
       if (!(db->flags & POND_AUTOCREATE)) return POND_NOTFOUND; /* named by the caller */
       c->nnew++;
     }
-    if (db->tx.open) POND_TRY(db_touch_cust(db, cid, DB_NEED_TXN));
+    if (db->tx.open) POND_TRY(db_touch_cust_rec(db, cid, r, 1, DB_NEED_TXN));
     if (!r) continue;
-    if (!cu_find(r, tag, &pos) && r->n == r->cap) POND_TRY(db_cust_reserve(db, cid, 1, &r));
+    if (!cu_find(r, tag, &pos) && r->n == r->cap) {
+      if (cu_reserve(m, &r, 1) < 0) return pc_errf(&db->err, POND_ENOMEM, "out of memory growing customer %llu", (unsigned long long)cid);
+      *ref = (uint64_t)(uintptr_t)r;
+    }
     c->recs[i] = r;
   }
   if (c->nnew) {
