@@ -129,6 +129,12 @@ def run(seed, steps, ncust):
         model.tag_id(t)
     now = T0
     cids = list(range(1, ncust + 1))
+    # a population to start with: half the customers, arriving over a day
+    for cid in r.sample(cids, ncust // 2):
+        ts = T0 - r.randrange(DAY)
+        db.upsert(cid, ts)
+        model.upsert(cid, ts)
+    compare(db, model, list(model.cust), now, seed, -1)
     for step in range(steps):
         op = r.random()
         touched = []
@@ -186,7 +192,7 @@ def run(seed, steps, ncust):
 
 SEEDS = int(os.environ.get("POND_LC_SEEDS", "12"))
 STEPS = int(os.environ.get("POND_LC_STEPS", "400"))
-CUSTOMERS = int(os.environ.get("POND_LC_CUSTOMERS", "200"))
+CUSTOMERS = int(os.environ.get("POND_LC_CUSTOMERS", "2000"))
 
 
 # Seeds where pond and the model disagree, under investigation (see the
