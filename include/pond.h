@@ -254,9 +254,19 @@ POND_API size_t pond_memory_used(const pond_db *db);
 
 /*
  * Applies a definition document (see DEFINITIONS.md; len may be POND_NTS).
- * This version reads "attributes", "tag_groups" and "drop" (lib/define/
- * README.md); the other sections of DEFINITIONS.md are refused as not yet
- * supported. An upsert of names: a listed name's definition is replaced,
+ * This version reads "attributes", "tag_groups", "counters", "segments",
+ * "machines" and "drop" (lib/define/README.md, lib/lifecycle/README.md);
+ * "keywords", "rules" and "limits", and dropping machines, are refused as
+ * not yet supported. "machines": states, an initial state, transitions
+ * {from (a state, a list, or "*"), to, on (an event) | after (a duration >
+ * 0), if (a query expression, type-checked against the document's
+ * definitions)}; unknown states (with a suggestion), self-transitions,
+ * unknown machines/states/tag groups in built-in event names, and cycles
+ * of stage.entered transitions that could loop are POND_EINVAL; removing
+ * a state customers are in is POND_ECONFLICT unless the machine maps it,
+ * "rename_states": {"old": "new"} (since is kept). Unreachable states are
+ * warnings, read with pond_define_diagnostics. Machines keep the order of
+ * their first definition. An upsert of names: a listed name's definition is replaced,
  * new names are added, absent names stay. "drop": [{"attribute": "a"},
  * {"tag_group": "g"}, {"tag": "g/t"}] removes names and their data and is
  * applied first. Validated completely before anything changes: on error
@@ -414,8 +424,9 @@ POND_API int pond_attr_get_str(pond_db *db, uint64_t cid, const char *attr, cons
  * `name` is a declared counter (pond_define "counters"), count('name')
  * grows by one and last('name') becomes max(last('name'), ts) — both
  * queryable, and kept in the customer's record. An event that is no
- * counter still counts as activity. Lifecycle machines are not in this
- * version: no transition fires yet. Errors: POND_NOTFOUND (no such
+ * counter still counts as activity. Then lifecycle machines are offered
+ * the event (see "lifecycle" below): the effects and the transitions they
+ * fire are one atomic call. Errors: POND_NOTFOUND (no such
  * customer, unless POND_AUTOCREATE), POND_EINVAL (NULL or malformed name,
  * ts == INT64_MIN, or a name the library raises itself: "message" — use
  * pond_message — "customer.added", "tag.added:…", "tag.removed:…",

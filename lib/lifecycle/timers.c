@@ -240,6 +240,18 @@ static int rebuild(pond_db *db, lc_rt *rt) {
     q->rebuild = 1;
     return pc_errf(&db->err, rc, "tick: out of memory rebuilding the timers");
   }
+  /* vectors grew by doubling: give the slack back (a failed shrink keeps
+   * the larger block) — 16 bytes a timer plus the bucket headers */
+  for (uint32_t i = 0; i < q->nb; i++) {
+    lc_bucket *b = &q->b[i];
+    if (b->n < b->cap) {
+      lc_tent *v = pc_realloc(m, b->v, (size_t)b->cap * sizeof *v, (size_t)(b->n ? b->n : 1) * sizeof *v);
+      if (v) {
+        b->v = v;
+        b->cap = b->n ? b->n : 1;
+      }
+    }
+  }
   q->rebuild = 0;
   q->built = 1;
   q->gen = db->defs_gen;
@@ -249,9 +261,10 @@ static int rebuild(pond_db *db, lc_rt *rt) {
 /* ---------------------------------------------------------------- tick */
 
 /* The earliest entry (without removing it): 1 and *e, *due; 0 if empty. */
-static int peek(pond_db *db, lc_tq *q, lc_tent *e, int64_t *due, int *rc) {
+static int peek(pond_db *db, lc_tq *q, int64_t now, lc_tent *e, int64_t *due, int *rc) {
   while (q->nb) {
     lc_bucket *b = &q->b[0];
+    if (b->key > now / LC_TQ_WIDTH + 1) return 0; /* nothing due: no need to sort it */
     if (!b->sorted) {
       if ((*rc = sort_entries(&db->mem, q, b->v, b->n)) < 0) return 0;
       b->sorted = 1;
@@ -297,7 +310,7 @@ static int tick(pond_db *db, int64_t now, uint64_t *fired) {
   int rc = db_touch_lc(db, DB_NEED_CALL);
   lc_tent e;
   int64_t due;
-  while (rc >= 0 && peek(db, q, &e, &due, &rc) && due <= now) {
+  while (rc >= 0 && peek(db, q, now, &e, &due, &rc) && due <= now) {
     pop(q);
     if (e.kind & LC_TK_TAG) rc = lc_fire_ttl(db, rt, e.cid, e.kind & ~LC_TK_TAG, due);
     else rc = lc_fire_machine(db, rt, e.cid, e.kind, due);
@@ -305,6 +318,12 @@ static int tick(pond_db *db, int64_t now, uint64_t *fired) {
       (*fired)++;
       rc = POND_OK;
     }
+  }
+  /* the sort scratch is the size of the largest bucket sorted: not kept */
+  if (q->ntmp > 65536) {
+    pc_free(&db->mem, q->tmp, q->ntmp * sizeof *q->tmp);
+    q->tmp = NULL;
+    q->ntmp = 0;
   }
   return db_call_end(db, rc);
 }
