@@ -131,24 +131,24 @@ static void damaged_logs_are_corrupt_torn_tails_are_dropped(void) {
   fill(db, 0);
   char *want = tu_dump(db);
   pond_close(db);
-  REQUIRE(log_path(dir, log, sizeof log));
+  REQ(log_path(dir, log, sizeof log));
   struct stat st;
-  REQUIRE(stat(log, &st) == 0);
+  REQ(stat(log, &st) == 0);
   size_t size = (size_t)st.st_size;
   uint8_t *orig = malloc(size);
   int fd = open(log, O_RDWR);
   REQUIRE(fd >= 0);
-  REQUIRE(pread(fd, orig, size, 0) == (ssize_t)size);
+  REQ(pread(fd, orig, size, 0) == (ssize_t)size);
   /* a flipped byte in the middle of the log: damage before the tail */
   uint8_t b = orig[size / 2] ^ 0x20;
-  REQUIRE(pwrite(fd, &b, 1, (off_t)(size / 2)) == 1);
+  REQ(pwrite(fd, &b, 1, (off_t)(size / 2)) == 1);
   int rc;
   db = open_path(dir, 0, &rc);
   CHECK_EQ(rc, POND_ECORRUPT);
   CHECK(!db);
   /* a torn last batch: dropped, everything before it kept */
-  REQUIRE(pwrite(fd, orig, size, 0) == (ssize_t)size);
-  REQUIRE(ftruncate(fd, (off_t)(size - 3)) == 0);
+  REQ(pwrite(fd, orig, size, 0) == (ssize_t)size);
+  REQ(ftruncate(fd, (off_t)(size - 3)) == 0);
   db = open_path(dir, 0, &rc);
   CHECK_EQ(rc, POND_OK);
   if (db) {
@@ -162,8 +162,8 @@ static void damaged_logs_are_corrupt_torn_tails_are_dropped(void) {
   uint8_t junk[4096];
   uint64_t s = 99;
   for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)th_rand(&s);
-  REQUIRE(ftruncate(fd, 0) == 0);
-  REQUIRE(pwrite(fd, junk, sizeof junk, 0) == (ssize_t)sizeof junk);
+  REQ(ftruncate(fd, 0) == 0);
+  REQ(pwrite(fd, junk, sizeof junk, 0) == (ssize_t)sizeof junk);
   db = open_path(dir, 0, &rc);
   CHECK_EQ(rc, POND_ECORRUPT);
   close(fd);

@@ -110,9 +110,9 @@ static void a_locked_database_fails_the_commit_with_sqlites_message(void) {
   CHECK_EQ(pond_tag_add(db, 1, store, 5), POND_OK);
   char *before = tu_dump(db);
   sqlite3 *other;
-  REQUIRE(sqlite3_open(path, &other) == SQLITE_OK);
+  REQ(sqlite3_open(path, &other) == SQLITE_OK);
   sqlite3_busy_timeout(other, 0);
-  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+  REQ(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
   CHECK_EQ(pond_tag_add(db, 2, store, 6), POND_ESTORAGE);
   CHECK_HAS(pond_errmsg(db), "locked");
   TU_SAME(db, before);
