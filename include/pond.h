@@ -15,7 +15,9 @@
  *  - Timestamps are int64_t seconds since the Unix epoch, UTC, supplied by the
  *    caller: the library never reads the clock.
  *  - Lengths are size_t; POND_NTS means "NUL-terminated string".
- *  - Outside pond_begin/pond_commit every mutating call is its own transaction.
+ *  - Outside pond_begin/pond_commit every mutating call is its own transaction;
+ *    with storage attached, its own storage commit (a call that changes
+ *    nothing writes nothing), and a failed commit undoes the call.
  *
  * Threading
  *  - A pond_db may be called from several threads: calls on one handle are

@@ -56,7 +56,8 @@ class Storage(_typing.Protocol):
     (key, value) writes, (key, None) deletes; raising fails the transaction
     (pond rolls its memory back and raises StorageError from the exception).
     Both are called from the thread making the pond call, with the GIL held;
-    they must not call the db back (MisuseError).
+    they must not call the db back (MisuseError). pond.storage has examples
+    over SQLite (sqlite3) and Redis (redis-py).
     """
 
     def scan(self, prefix: bytes) -> _typing.Iterable[_typing.Tuple[bytes, bytes]]: ...
