@@ -436,6 +436,7 @@ int lc_check(pond_db *db, const pj_value *arr, const struct df_plan *dp, lc_plan
         rc = POND_ENOMEM;
         break;
       }
+      pm->ctr = (uint32_t)tr->u.arr.n;
       for (size_t j = 0; rc >= 0 && j < tr->u.arr.n; j++) {
         char tp[128];
         snprintf(tp, sizeof tp, "%s[%zu]", kp, j);
@@ -458,7 +459,7 @@ void lc_plan_free(pc_mem *m, lc_plan *p) {
   for (uint32_t i = 0; i < p->nm; i++) {
     for (uint32_t j = 0; j < p->m[i].ntr; j++)
       pc_free(m, p->m[i].tr[j].from, (size_t)p->m[i].tr[j].nfrom * sizeof(uint32_t));
-    pc_free(m, p->m[i].tr, (size_t)p->m[i].ntr * sizeof *p->m[i].tr);
+    pc_free(m, p->m[i].tr, (size_t)p->m[i].ctr * sizeof *p->m[i].tr);
   }
   pc_free(m, p->m, (size_t)p->cm * sizeof *p->m);
   lc_mset_unref(m, p->ns);

@@ -30,7 +30,7 @@ typedef struct lcp_m {
   const pj_value *states;
   uint32_t initial;
   lcp_tr *tr;
-  uint32_t ntr;
+  uint32_t ntr, ctr; /* checked, allocated */
   const pj_value *rename;
   uint32_t mid;
 } lcp_m;
