@@ -17,13 +17,11 @@ A storage has two methods (see pond.Storage):
 Keys and values are bytes; lib/store/README.md documents their layout.
 """
 
-from typing import Iterator, List, Optional, Tuple
-import sqlite3
-
-Op = Tuple[bytes, Optional[bytes]]
+import sqlite3 as _sqlite3
+from collections.abc import Iterator as _Iterator
 
 
-def prefix_end(prefix: bytes) -> Optional[bytes]:
+def prefix_end(prefix: bytes) -> "bytes | None":
     """The smallest byte string greater than every string starting with
     prefix, or None when there is none (prefix empty or all 0xff)."""
     p = prefix.rstrip(b"\xff")
@@ -46,11 +44,11 @@ class SQLiteStorage:
     def __init__(self, database="pond.sqlite", table: str = "pond_kv", synchronous: str = "FULL"):
         if not table.isidentifier():
             raise ValueError(f"table name {table!r} is not an identifier")
-        if isinstance(database, sqlite3.Connection):
+        if isinstance(database, _sqlite3.Connection):
             self.con = database
             self._own = False
         else:
-            self.con = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+            self.con = _sqlite3.connect(database, isolation_level=None, check_same_thread=False)
             self._own = True
             self.con.execute("PRAGMA journal_mode=WAL")
             self.con.execute(f"PRAGMA synchronous={synchronous}")
@@ -61,7 +59,7 @@ class SQLiteStorage:
             f"CREATE TABLE IF NOT EXISTS {table}(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID"
         )
 
-    def scan(self, prefix: bytes) -> Iterator[Tuple[bytes, bytes]]:
+    def scan(self, prefix: bytes) -> "_Iterator[tuple[bytes, bytes]]":
         end = prefix_end(prefix)
         if end is None:
             cur = self.con.execute(f"SELECT k, v FROM {self.table} WHERE k >= ? ORDER BY k", (prefix,))
@@ -72,7 +70,7 @@ class SQLiteStorage:
         for k, v in cur:
             yield bytes(k), bytes(v)
 
-    def commit(self, ops: List[Op]) -> None:
+    def commit(self, ops: "list[tuple[bytes, bytes | None]]") -> None:
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
@@ -114,7 +112,7 @@ class RedisStorage:
         self.kkey = tag + ":k"
         self.batch = batch
 
-    def scan(self, prefix: bytes) -> Iterator[Tuple[bytes, bytes]]:
+    def scan(self, prefix: bytes) -> "_Iterator[tuple[bytes, bytes]]":
         end = prefix_end(prefix)
         lo = b"[" + prefix
         hi = b"+" if end is None else b"(" + end
@@ -131,7 +129,7 @@ class RedisStorage:
                 return
             lo = b"(" + keys[-1]
 
-    def commit(self, ops: List[Op]) -> None:
+    def commit(self, ops: "list[tuple[bytes, bytes | None]]") -> None:
         p = self.r.pipeline(transaction=True)
         puts = {k: v for k, v in ops if v is not None}
         dels = [k for k, v in ops if v is None]
