@@ -751,6 +751,63 @@ static void every_allocation_of_a_commit_fails_cleanly(void) {
   fsu_clear(&s.m);
 }
 
+/* lib/bitmap's one-change undo against the simplest oracle: after any
+ * sequence of (save, one add or remove) on random bitmaps — all container
+ * kinds, containers created and emptied, shared containers — restoring the
+ * saves in reverse gives back a bitmap equal to a copy taken first, and
+ * snapshots taken before stay untouched. */
+static void bm_undo_restores_any_sequence_of_single_changes(void) {
+  pc_mem m;
+  pc_mem_init(&m, NULL, NULL, 0);
+  uint64_t rng = th_seed(3);
+  long restores = 0;
+  for (int round = 0; round < 300; round++) {
+    bm b, orig, snap;
+    bm_init(&b);
+    bm_init(&orig);
+    bm_init(&snap);
+    int kind = round % 4;
+    for (int i = 0; i < (kind == 0 ? 20 : kind == 1 ? 6000 : kind == 2 ? 70000 : 300); i++) {
+      uint64_t x = kind == 2 ? (uint64_t)i : kind == 3 ? th_rand(&rng) % (1u << 24) : th_rand(&rng) % 200000;
+      REQ(bm_add(&m, &b, x) >= 0);
+    }
+    if (round % 3 == 0) REQ(bm_run_optimize(&m, &b) == POND_OK);
+    REQ(bm_copy(&m, &orig, &b) == POND_OK);
+    if (round % 2) REQ(bm_copy(&m, &snap, &b) == POND_OK); /* shares every container */
+    bm_undo u[64];
+    int n = 1 + (int)(th_rand(&rng) % 64);
+    for (int k = 0; k < n; k++) {
+      uint64_t r = th_rand(&rng);
+      uint64_t x = r % 4 == 0 ? (r >> 8) % (1u << 24) : (r >> 8) % 200000;
+      if (r % 7 == 0) x = bm_is_empty(&b) ? x : bm_min(&b); /* often the sole member of its chunk */
+      REQ(bm_undo_save(&m, &b, x, &u[k]) == POND_OK);
+      int rc = (r >> 3) & 1 ? bm_add(&m, &b, x) : bm_remove(&m, &b, x);
+      REQ(rc >= 0);
+    }
+    for (int k = n; k-- > 0;) {
+      bm_undo_restore(&m, &b, &u[k]);
+      restores++;
+    }
+    CHECK(bm_equal(&b, &orig));
+    CHECK_EQ(bm_card(&b), bm_card(&orig));
+    if (round % 2) CHECK(bm_equal(&snap, &orig));
+    /* release instead of restore: the changes stay, nothing leaks */
+    REQ(bm_undo_save(&m, &b, 12345, &u[0]) == POND_OK);
+    REQ(bm_add(&m, &b, 12345) >= 0);
+    bm_undo_release(&m, &u[0]);
+    CHECK(bm_contains(&b, 12345));
+    bm_free(&m, &b);
+    bm_free(&m, &orig);
+    bm_free(&m, &snap);
+    if (th_case_failures) {
+      fprintf(stderr, "  round %d\n", round);
+      break;
+    }
+  }
+  printf("  %ld single changes undone\n", restores);
+  CHECK_EQ(atomic_load(&m.used), 0);
+}
+
 int main(void) {
   TH_RUN(empty_storage_opens_empty_and_meta_comes_with_the_first_commit);
   TH_RUN(every_kind_of_record_round_trips);
@@ -764,5 +821,6 @@ int main(void) {
   TH_RUN(scan_failures_and_disorder);
   TH_RUN(every_allocation_of_a_load_fails_cleanly);
   TH_RUN(every_allocation_of_a_commit_fails_cleanly);
+  TH_RUN(bm_undo_restores_any_sequence_of_single_changes);
   return th_done();
 }
