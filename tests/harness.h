@@ -66,10 +66,13 @@ static int th_passed, th_failed;
   } while (0)
 
 /* Abort the current case (from the case function itself). */
-#define REQUIRE(c)     \
-  do {                 \
-    CHECK(c);          \
-    if (!(c)) return;  \
+#define REQUIRE(c)                                                           \
+  do {                                                                       \
+    if (!(c)) { /* evaluated once: c may have side effects */                \
+      fprintf(stderr, "%s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #c); \
+      th_case_failures++;                                                    \
+      return;                                                                \
+    }                                                                        \
   } while (0)
 
 static inline void th_run(const char *name, void (*fn)(void)) {
