@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fails when libpond exports a symbol that is not in pond.map or not declared in
-# pond.h, or when pond.map names a symbol that the library does not export.
+# pond.h, when pond.map names a symbol that the library does not export, or
+# when pond.h declares a POND_API function that the library does not export.
 set -eu
 lib=$1 header=$2 map=$3
 exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' | sort -u)
@@ -15,6 +16,10 @@ for s in $exported; do
 done
 for s in $mapped; do
   echo "$exported" | grep -qx "$s" || { echo "in pond.map but not exported: $s"; fail=$((fail+1)); }
+done
+declared=$(grep -v '#define POND_API' "$header" | tr '\n' ' ' | grep -o 'POND_API[^;(]*(' | sed 's/[[:space:]]*($//; s/.*[^A-Za-z0-9_]//' | sort -u)
+for s in $declared; do
+  echo "$exported" | grep -qx "$s" || { echo "declared POND_API in pond.h but not exported: $s"; fail=$((fail+1)); }
 done
 echo "$passed passed, $fail failed"
 [ "$fail" -eq 0 ]
