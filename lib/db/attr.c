@@ -246,7 +246,7 @@ static int get_int(pond_db *db, uint64_t cid, const char *name, int64_t *out) {
     return 1;
   }
   uint32_t id;
-  int64_t v;
+  int64_t v = 0;
   if (name && df_attr_find(db->defs, name, strlen(name), &id) == POND_OK &&
       db->defs->attrs[id].type == DF_T_STRING)
     return pc_errf(&db->err, POND_EINVAL, "attribute '%s' is a string (use pond_attr_get_str)", name);
@@ -258,7 +258,7 @@ static int get_int(pond_db *db, uint64_t cid, const char *name, int64_t *out) {
 static int get_str(pond_db *db, uint64_t cid, const char *name, const char **out) {
   if (!out) return pc_errf(&db->err, POND_EINVAL, "attr_get_str: v is NULL");
   uint32_t id;
-  int64_t v;
+  int64_t v = 0;
   if (name && df_attr_find(db->defs, name, strlen(name), &id) == POND_OK &&
       db->defs->attrs[id].type != DF_T_STRING)
     return pc_errf(&db->err, POND_EINVAL, "attribute '%s' is %s, not a string (use pond_attr_get_int)",

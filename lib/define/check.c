@@ -279,7 +279,7 @@ static int check_attrs(dfc *c, const pj_value *arr) {
   for (size_t i = 0; i < p->ndrops; i++) live -= p->drops[i].kind == DFP_ATTR;
   seen_reset(c);
   for (size_t i = 0; i < arr->u.arr.n; i++) {
-    const pj_value *it = &arr->u.arr.items[i], *name, *type;
+    const pj_value *it = &arr->u.arr.items[i], *name = NULL, *type = NULL;
     char path[64], np[96], tp[96];
     snprintf(path, sizeof path, "$.attributes[%zu]", i);
     snprintf(np, sizeof np, "%s.name", path);
@@ -361,7 +361,7 @@ static int check_groups(dfc *c, const pj_value *arr) {
   pc_strmap_init(&names);
   int rc = POND_OK;
   for (size_t i = 0; i < arr->u.arr.n && rc >= 0; i++) {
-    const pj_value *it = &arr->u.arr.items[i], *name, *v;
+    const pj_value *it = &arr->u.arr.items[i], *name = NULL, *v = NULL;
     char path[64], kp[96];
     uint64_t first;
     snprintf(path, sizeof path, "$.tag_groups[%zu]", i);
@@ -488,7 +488,7 @@ static int check_segments(dfc *c, const pj_value *arr) {
   for (size_t i = 0; i < p->ndrops; i++) live -= p->drops[i].kind == DFP_SEGMENT;
   seen_reset(c);
   for (size_t i = 0; i < arr->u.arr.n; i++) {
-    const pj_value *it = &arr->u.arr.items[i], *name, *where;
+    const pj_value *it = &arr->u.arr.items[i], *name = NULL, *where = NULL;
     char path[64], np[96], wp[96];
     snprintf(path, sizeof path, "$.segments[%zu]", i);
     snprintf(np, sizeof np, "%s.name", path);

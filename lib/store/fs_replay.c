@@ -68,7 +68,7 @@ enum { BATCH_OK, BATCH_SHORT, BATCH_FRAME, BATCH_BODY, BATCH_STALE, BATCH_GAP };
 
 static int check_batch(rd *r, uint64_t off, uint64_t expect, st_frame *f,
                        const uint8_t **body, int *why, pc_err *e) {
-  const uint8_t *p;
+  const uint8_t *p = NULL;
   *why = BATCH_SHORT;
   if (r->size - off < ST_FRAME_SIZE) return POND_OK;
   int rc = rd_get(r, off, ST_FRAME_SIZE, &p, e);
