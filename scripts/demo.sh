@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 pond_need_packages $POND_BUILD_PACKAGES
 [ -d build-demo ] || meson setup build-demo -Dbuildtype=release -Dtests=false -Dbench=false >/dev/null
 ninja -C build-demo tools/pond >/dev/null
-exec ./build-demo/tools/pond demo "$@"
+# A fresh tenant each run; `pond demo --path demo-db` is what it runs.
+rm -rf demo-db
+exec ./build-demo/tools/pond demo --path demo-db "$@"
