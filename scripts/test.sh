@@ -2,7 +2,8 @@
 # Runs every test suite of pond and ends with one line "N passed, N failed":
 #   1. gcc, -Werror, optimized: all C tests, symbol check, fuzz corpus replays,
 #      then install / pkg-config / subproject checks (tests/check_packaging.sh)
-#   2. clang with ASan+UBSan (LeakSanitizer on): the same tests
+#   2. clang with ASan+UBSan (LeakSanitizer on), built-in hash (-Dxxhash=disabled):
+#      the same tests
 #   3. each libFuzzer target for FUZZ_SECONDS (default 20) when clang's
 #      fuzzer runtime is present
 #   4. the Python binding's pytest suite under /usr/bin/python3 (Debian's)
@@ -46,7 +47,7 @@ if [ -f build-test-gcc/build.ninja ]; then
   results+=("$out/packaging.txt")
 fi
 
-meson_suite asan clang -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+meson_suite asan clang -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dxxhash=disabled
 
 # Short fuzz runs with clang's libFuzzer.
 if [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] || \
