@@ -589,6 +589,13 @@ POND_API int pond_query_prepare(pond_db *db, const char *expr, size_t len, pond_
 POND_API int pond_query_eval(pond_query *q, int64_t now, pond_set **out);
 
 /*
+ * *n := the number of customers for which q is TRUE at time now — what
+ * pond_set_count(pond_query_eval(…)) gives, without making the set (the
+ * chunks' TRUE bits are counted as they are computed).
+ */
+POND_API int pond_query_count(pond_query *q, int64_t now, uint64_t *n);
+
+/*
  * 1 if q is TRUE for customer cid at time now, 0 if FALSE or UNKNOWN,
  * <0 on error (POND_NOTFOUND: no such customer). Reads only that customer.
  */

@@ -35,6 +35,8 @@ typedef struct fchunks {
    * last_seen, since (by machine), count and last (by counter) */
   qy_icol attr[FQ_NATTR], added, seen, since[FQ_NMACHINES], count[FQ_NCOUNTERS],
       last[FQ_NCOUNTERS];
+  /* string-valued columns as value ids (attr[] of string attributes too) */
+  qy_icol stage[FQ_NMACHINES];
 } fchunks;
 
 static inline void fc_bit(uint64_t *w, uint64_t cid) { w[(cid & 0xFFFF) >> 6] |= UINT64_C(1) << (cid & 63); }
@@ -85,6 +87,7 @@ static inline const qy_icol *fc_icol(void *ctx, int col, uint32_t id) {
     case QY_COL_ADDED_AT: return &f->added;
     case QY_COL_LAST_SEEN: return &f->seen;
     case QY_COL_SINCE: return &f->since[id];
+    case QY_COL_STAGE: return &f->stage[id];
     case QY_COL_COUNT: return &f->count[id];
     case QY_COL_LAST: return &f->last[id];
   }
@@ -152,7 +155,10 @@ static inline void fchunks_init(fchunks *f, const pop *p, pc_mem *m) {
     uint64_t key = c->cid >> 16;
     if (!f->nkeys || f->keys[f->nkeys - 1] != key) f->keys[f->nkeys++] = key;
     for (size_t a = 0; a < FQ_NATTR; a++)
-      if (fq_attrs[a].type != QY_T_STRING && !c->null[a]) qy_icol_set(m, &f->attr[a], c->cid, c->iv[a]);
+      if (!c->null[a])
+        qy_icol_set(m, &f->attr[a], c->cid,
+                    fq_attrs[a].type == QY_T_STRING ? fc_vid(c, QY_COL_ATTR, (uint32_t)a) : c->iv[a]);
+    for (int k = 0; k < FQ_NMACHINES; k++) qy_icol_set(m, &f->stage[k], c->cid, c->stage[k]);
     qy_icol_set(m, &f->added, c->cid, c->added_at);
     if (!c->last_seen_null) qy_icol_set(m, &f->seen, c->cid, c->last_seen);
     for (int k = 0; k < FQ_NMACHINES; k++) qy_icol_set(m, &f->since[k], c->cid, c->since[k]);
@@ -168,7 +174,10 @@ static inline void fchunks_free(fchunks *f) {
   for (size_t a = 0; a < FQ_NATTR; a++) qy_icol_free(f->m, &f->attr[a]);
   qy_icol_free(f->m, &f->added);
   qy_icol_free(f->m, &f->seen);
-  for (int k = 0; k < FQ_NMACHINES; k++) qy_icol_free(f->m, &f->since[k]);
+  for (int k = 0; k < FQ_NMACHINES; k++) {
+    qy_icol_free(f->m, &f->since[k]);
+    qy_icol_free(f->m, &f->stage[k]);
+  }
   for (int k = 0; k < FQ_NCOUNTERS; k++) {
     qy_icol_free(f->m, &f->count[k]);
     qy_icol_free(f->m, &f->last[k]);
@@ -202,7 +211,7 @@ static inline qy_chunks fc_source_rows(fchunks *f, int rows) {
   qy_chunks s = {f,        f->keys,     f->nkeys,       f->p->n,   fc_customers,
                  fc_tag,   fc_group,    fc_tag_count,   fc_group_count, fc_icol,
                  fc_values, fc_value,   fc_valued,      fc_value_count,
-                 rows ? fc_few : NULL, rows ? fc_row : NULL};
+                 rows ? fc_few : NULL, rows ? fc_row : NULL, NULL};
   return s;
 }
 

@@ -498,6 +498,13 @@ static int agree(world *w, const char *text, pond_query *q, const uint64_t *want
       bad = 1;
     }
     w->nonempty += ng > 0;
+    /* pond_query_count counts the same (its own paths: counting words,
+     * or bitmap algebra for tag-only queries) */
+    uint64_t cnt = UINT64_MAX;
+    if (pond_query_count(q, NOW, &cnt) != POND_OK || cnt != ng) {
+      fprintf(stderr, "pond_query_count = %llu, the set has %zu\n", (unsigned long long)cnt, ng);
+      bad = 1;
+    }
     /* single-customer tests agree with membership: members, then others */
     for (int i = 0; i < 12 && !bad; i++) {
       uint64_t cid;
@@ -522,8 +529,27 @@ static int agree(world *w, const char *text, pond_query *q, const uint64_t *want
   return bad ? -1 : 0;
 }
 
+/* An AND of tags, NOT tags and group wildcards (the bitmap-algebra path of
+ * pond_query_eval / pond_query_count), now and then with something else
+ * mixed in (which must take the general path). */
+static void tag_algebra_query(uint64_t seed, char *out, size_t cap) {
+  static const char *const groups[] = {"tag('意向/*')", "tag('来源/*')", "tag('vip/*')", "tag('活动/*')"};
+  unsigned n = 1 + (unsigned)(th_rand(&seed) % 5);
+  size_t w = 0;
+  for (unsigned i = 0; i < n; i++) {
+    unsigned r = (unsigned)(th_rand(&seed) % 16);
+    const char *sep = i ? " AND " : "";
+    if (r < 9) w += (size_t)snprintf(out + w, cap - w, "%s%stag('%s')", sep, i && r < 4 ? "NOT " : "",
+                                     fq_tags[th_rand(&seed) % FQ_NTAGS]);
+    else if (r < 13) w += (size_t)snprintf(out + w, cap - w, "%s%s%s", sep, r == 12 && i ? "NOT " : "", groups[r % 4]);
+    else if (r < 14) w += (size_t)snprintf(out + w, cap - w, "%ssegment('always')", sep);
+    else w += (size_t)snprintf(out + w, cap - w, "%s(tag('vip/gold') OR spend > 3)", sep);
+  }
+}
+
 static int prepare_live(world *w, live_q *l, uint64_t qseed) {
-  qg_query_ex(qseed, l->text, sizeof l->text - 16, 4, 0);
+  if (qseed % 5 == 0) tag_algebra_query(qseed, l->text, sizeof l->text - 16);
+  else qg_query_ex(qseed, l->text, sizeof l->text - 16, 4, 0);
   char neg[8300];
   snprintf(neg, sizeof neg, "NOT (%s)", l->text);
   if (pond_query_prepare(w->db, l->text, POND_NTS, &l->q) != POND_OK ||

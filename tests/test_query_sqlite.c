@@ -184,7 +184,9 @@ static long compare_sets(diff_env *d, const qy_query *q, const char *text, const
   /* the set evaluation, chunk by chunk, selects the same ids */
   collect col = {d->set, 0, d->p.n, truth == QY_UNKNOWN};
   /* by chunk, by customer for small chunks (with slots or words out) */
-  qy_sink sink = {&col, collect_emit, d->rows == 2 ? collect_slots : NULL};
+  /* the TRUE set both with and without the UNKNOWNs being computed */
+  qy_sink sink = {&col, collect_emit, d->rows == 2 ? collect_slots : NULL,
+                  truth == QY_UNKNOWN || d->rows == 1};
   qy_chunks src = fc_source_rows(&d->fc, d->rows != 0);
   int rc = qy_eval_set(q, &src, QG_NOW, &d->m, &sink, &d->e);
   if (rc != POND_OK) {

@@ -17,6 +17,7 @@
 #include "bitmap/bm.h"
 #include "bitmap/bmint.h"
 #include "bitmap/ctr.h"
+#include "bitmap/kern.h"
 
 void bm_init(bm *b) {
   b->keys = NULL;
@@ -232,9 +233,13 @@ void bm_chunk_words(const bm *b, uint64_t key, uint64_t *words) {
   ct_to_words(b->ctrs[i], words);
 }
 
+const uint64_t *bm_chunk_bitset(const bm *b, uint64_t key) {
+  long i = bm_find(b, key);
+  return i >= 0 && b->ctrs[i]->kind == CT_BITSET ? b->ctrs[i]->d : NULL;
+}
+
 int bm_append_words(pc_mem *m, bm *b, uint64_t key, const uint64_t *words) {
-  uint32_t card = 0;
-  for (uint32_t i = 0; i < CT_WORDS; i++) card += (uint32_t)__builtin_popcountll(words[i]);
+  uint32_t card = (uint32_t)kn_popcount(words, CT_WORDS); /* dispatched: popcnt / AVX2 */
   if (!card) return POND_OK;
   long i = bm_find(b, key);
   if (i >= 0) { /* not an append: merge with what is there */

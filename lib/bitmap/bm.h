@@ -92,6 +92,10 @@ int bm_iter_next(bm_iter *it, uint64_t *x);
  * bm_append_words: adds the chunk's set bits, as the smallest container
  * kind; fastest when key is above every key of b (appending). */
 void bm_chunk_words(const bm *b, uint64_t key, uint64_t *words);
+/* The chunk's words in place when its container is a bitset (read-only;
+ * valid until b changes), else NULL (absent, array or run: use
+ * bm_chunk_words). Saves the copy for dense chunks. */
+const uint64_t *bm_chunk_bitset(const bm *b, uint64_t key);
 int bm_append_words(pc_mem *m, bm *b, uint64_t key, const uint64_t *words);
 
 /* Bytes of memory held (shared containers counted in full). */

@@ -140,16 +140,31 @@ void ct_to_words(const ct *c, uint64_t *w) {
   }
 }
 
-uint32_t ct_words_runs(const uint64_t *w) {
-  /* A run starts at each set bit whose lower neighbour is clear. */
-  uint64_t n = 0, carry = 0;
-  for (uint32_t i = 0; i < CT_WORDS; i++) {
-    uint64_t x = w[i];
-    n += (uint64_t)__builtin_popcountll(x & ~((x << 1) | carry));
-    carry = x >> 63;
-  }
+/* A run starts at each set bit whose lower neighbour is clear. */
+#define WORDS_RUNS_BODY                                             \
+  uint64_t n = 0, carry = 0;                                        \
+  for (uint32_t i = 0; i < CT_WORDS; i++) {                         \
+    uint64_t x = w[i];                                              \
+    n += (uint64_t)__builtin_popcountll(x & ~((x << 1) | carry));   \
+    carry = x >> 63;                                                \
+  }                                                                 \
   return (uint32_t)n;
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* With the popcnt instruction (the baseline build calls a library routine
+ * per word: 3 of the 8 us that bm_append_words took per chunk). */
+__attribute__((target("popcnt"))) static uint32_t words_runs_popcnt(const uint64_t *w) {
+  WORDS_RUNS_BODY
 }
+#endif
+
+uint32_t ct_words_runs(const uint64_t *w) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (__builtin_cpu_supports("popcnt")) return words_runs_popcnt(w);
+#endif
+  WORDS_RUNS_BODY
+}
+#undef WORDS_RUNS_BODY
 
 uint32_t ct_nruns(const ct *c) {
   switch (c->kind) {

@@ -278,11 +278,32 @@ static int group_union(qy_dbchunks *x, uint32_t group, const bm **out) {
   return POND_OK;
 }
 
+int qy_db_tag_bm(qy_dbchunks *x, const qy_node *n, const bm **out) {
+  static const bm empty = {NULL, NULL, 0, 0};
+  if (n->neg) return group_union(x, n->id, out);
+  const tg_tag *t = tg_get(&x->db->tags, n->id);
+  *out = t ? &t->members : &empty;
+  return POND_OK;
+}
+
 static int c_group(void *ctx, uint32_t group, uint64_t key, uint64_t *words) {
   const bm *u;
   POND_TRY(group_union(ctx, group, &u));
   bm_chunk_words(u, key, words);
   return POND_OK;
+}
+
+static const uint64_t *c_tag_words(void *ctx, uint32_t tag, int group, uint64_t key) {
+  qy_dbchunks *x = ctx;
+  const bm *b;
+  if (group) {
+    if (group_union(x, tag, &b) < 0) return NULL; /* c_group reports it */
+  } else {
+    const tg_tag *t = tg_get(&x->db->tags, tag);
+    if (!t) return NULL;
+    b = &t->members;
+  }
+  return bm_chunk_bitset(b, key);
 }
 
 static uint64_t c_tag_count(void *ctx, uint32_t tag) {
@@ -402,6 +423,7 @@ void qy_db_chunks(qy_dbchunks *ctx, qy_chunks *src) {
   src->value_count = c_value_count;
   src->few = c_few;
   src->row = c_row;
+  src->tag_words = c_tag_words;
 }
 
 void qy_db_chunks_free(qy_dbchunks *ctx) {

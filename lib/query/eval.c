@@ -62,6 +62,15 @@ static size_t count_bits(const uint64_t *a, unsigned n, size_t limit) {
   return count_sw(a, n, limit);
 }
 
+uint64_t qy_popcount_words(const uint64_t *w, size_t n) {
+  uint64_t c = 0;
+  for (size_t i = 0; i < n; i += 1024) {
+    unsigned k = n - i < 1024 ? (unsigned)(n - i) : 1024;
+    c += count_bits(w + i, k, SIZE_MAX);
+  }
+  return c;
+}
+
 enum { PLAIN = 0, CONSTANT, RANGE, ELEMENTWISE, STRINGS, PAIRS };
 
 typedef struct ninfo {
@@ -75,8 +84,15 @@ typedef struct ninfo {
   uint32_t nvals;
   uint32_t *vids;   /* STRINGS: accepted value ids; PAIRS: 2 per pair */
   uint32_t nvids;
+  uint64_t *vtab;   /* STRINGS: bitset of the accepted value ids */
+  uint32_t nvtab;   /* its words */
   uint32_t *order;  /* AND/OR: children in evaluation order */
   double est;       /* estimated fraction of customers for which TRUE */
+  double cost;      /* estimated cost per chunk (a tag's copy is 1) */
+  uint8_t nonull;   /* never UNKNOWN */
+  uint8_t marked;   /* mark_need visited it */
+  uint8_t hu;       /* its U is computed: it can be UNKNOWN and a reader
+                       needs to know (under a NOT, or the sink wants it) */
 } ninfo;
 
 typedef struct ev {
@@ -89,6 +105,7 @@ typedef struct ev {
   uint64_t *levels;   /* (height + 1) × 3 × W */
   uint64_t *cust;     /* the chunk's customers */
   uint64_t *s1, *s2, *s3; /* scratch for leaves */
+  uint64_t *zero;     /* W zero words (the U of a root that is never UNKNOWN) */
   int64_t *dv[3];     /* decoded values, allocated on first need */
   uint64_t *dnn[3];
   uint64_t key;
@@ -110,55 +127,70 @@ static int any(const uint64_t *a) {
 
 /* Word loops, written with restrict so that compilers vectorize them at
  * -O2 (without it every store may alias every load). */
-static void w_and(uint64_t *restrict d, const uint64_t *restrict a) {
-  for (unsigned w = 0; w < W; w++) d[w] &= a[w];
-}
-
 static void w_or(uint64_t *restrict d, const uint64_t *restrict a) {
   for (unsigned w = 0; w < W; w++) d[w] |= a[w];
 }
 
-/* AND of three-valued (T, U) with (t, u). */
-static void w_and3(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict t,
-                   const uint64_t *restrict u) {
-  for (unsigned w = 0; w < W; w++) {
-    uint64_t nt = T[w] & t[w];
-    U[w] = (T[w] | U[w]) & (t[w] | u[w]) & ~nt;
-    T[w] = nt;
-  }
-}
-
-/* OR of three-valued (T, U) with (t, u). */
-static void w_or3(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict t,
-                  const uint64_t *restrict u) {
-  for (unsigned w = 0; w < W; w++) {
-    uint64_t nt = T[w] | t[w];
-    U[w] = (U[w] | u[w]) & ~nt;
-    T[w] = nt;
-  }
-}
-
-/* C := T | U (AND) or care & ~T (OR); returns whether C has a bit. */
-static int w_live(uint64_t *restrict C, const uint64_t *restrict T, const uint64_t *restrict U,
-                  const uint64_t *restrict care, int and) {
+/* The combining loops of AND / OR lists (eval_list): (T, U) op (t, u) on
+ * the list's level, returning whether the mask of customers the next
+ * child could still change is non-empty (AND: T | U; OR: care & ~T).
+ * hu: the list keeps U; ku: the child has one (then hu too). */
+static uint64_t and_kid(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict t,
+                        const uint64_t *restrict u, int ku, int hu) {
   uint64_t x = 0;
-  if (and) {
-    for (unsigned w = 0; w < W; w++) x |= C[w] = T[w] | U[w];
+  if (!hu) {
+    for (unsigned w = 0; w < W; w++) x |= T[w] &= t[w];
+  } else if (!ku) {
+    /* (T, U) AND (t, FALSE elsewhere) */
+    for (unsigned w = 0; w < W; w++) {
+      T[w] &= t[w];
+      U[w] &= t[w];
+      x |= T[w] | U[w];
+    }
   } else {
-    for (unsigned w = 0; w < W; w++) x |= C[w] = care[w] & ~T[w];
+    for (unsigned w = 0; w < W; w++) {
+      uint64_t nt = T[w] & t[w];
+      U[w] = (T[w] | U[w]) & (t[w] | u[w]) & ~nt;
+      T[w] = nt;
+      x |= nt | U[w];
+    }
   }
-  return x != 0;
+  return x;
 }
 
-/* T := care & (negate ? nn & ~hit : hit); U := care & ~nn. */
-static void w_result(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict care,
-                     const uint64_t *restrict hit, const uint64_t *restrict nn, int negate) {
-  if (negate) {
-    for (unsigned w = 0; w < W; w++) T[w] = care[w] & nn[w] & ~hit[w];
+/* t may hold bits outside care (a plain tag's bitset): they are masked. */
+static uint64_t or_kid(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict t,
+                       const uint64_t *restrict u, const uint64_t *restrict care, int ku, int hu) {
+  uint64_t x = 0;
+  if (!hu) {
+    for (unsigned w = 0; w < W; w++) {
+      T[w] |= t[w] & care[w];
+      x |= care[w] & ~T[w];
+    }
+  } else if (!ku) {
+    for (unsigned w = 0; w < W; w++) {
+      T[w] |= t[w] & care[w];
+      U[w] &= ~T[w];
+      x |= care[w] & ~T[w];
+    }
   } else {
-    for (unsigned w = 0; w < W; w++) T[w] = care[w] & hit[w];
+    for (unsigned w = 0; w < W; w++) {
+      T[w] |= t[w] & care[w];
+      U[w] = (U[w] | u[w]) & ~T[w];
+      x |= care[w] & ~T[w];
+    }
   }
-  for (unsigned w = 0; w < W; w++) U[w] = care[w] & ~nn[w];
+  return x;
+}
+
+/* C := T | U (AND) or care & ~T (OR). */
+static void live_mask(uint64_t *restrict C, const uint64_t *restrict T, const uint64_t *restrict U,
+                      const uint64_t *restrict care, int and) {
+  if (and) {
+    for (unsigned w = 0; w < W; w++) C[w] = T[w] | U[w];
+  } else {
+    for (unsigned w = 0; w < W; w++) C[w] = care[w] & ~T[w];
+  }
 }
 
 /* ------------------------------------------------------------ operands */
@@ -203,29 +235,31 @@ static int need_decode(ev *e, int k) {
 
 /* ----------------------------------------------------------- numeric */
 
-/* in := care ∩ slots of col with lo <= v <= hi; nn := care ∩ slots with
- * a value (COUNT: every customer; cid: every customer). */
+/* hit := the slots of col whose value lies in [lo, hi] (restricted to
+ * care only when few candidates are read one by one; never outside *nn);
+ * *nn := the slots with a value: the chunk's own bitset when it has one,
+ * else nnbuf filled (COUNT and cid: every customer, e->cust). The caller
+ * intersects with care. */
 static void range_bits(ev *e, const qy_node *col, int64_t lo, int64_t hi, const uint64_t *care,
-                       uint64_t *in, uint64_t *nn) {
+                       uint64_t *hit, uint64_t *nnbuf, const uint64_t **nn) {
   if (col->op == QY_COL_CID) {
     /* a chunk's ids are contiguous as signed 64-bit too (2^63 starts a chunk) */
     int64_t first = (int64_t)(e->key << 16), last = first + 65535;
-    memset(in, 0, W * 8);
+    memset(hit, 0, W * 8);
     if (lo <= last && hi >= first && lo <= hi) {
       unsigned a = lo > first ? (unsigned)(lo - first) : 0;
       unsigned b = hi < last ? (unsigned)(hi - first) : 65535;
       for (unsigned s = a; s <= b && s < QY_CHUNK_SLOTS;) {
         if ((s & 63) == 0 && s + 63 <= b) {
-          in[s >> 6] = ~UINT64_C(0);
+          hit[s >> 6] = ~UINT64_C(0);
           s += 64;
         } else {
-          in[s >> 6] |= UINT64_C(1) << (s & 63);
+          hit[s >> 6] |= UINT64_C(1) << (s & 63);
           s++;
         }
       }
     }
-    w_and(in, care);
-    memcpy(nn, care, W * 8);
+    *nn = e->cust;
     return;
   }
   const qy_icol *c = icol_of(e, col);
@@ -234,48 +268,58 @@ static void range_bits(ev *e, const qy_node *col, int64_t lo, int64_t hi, const 
    * their values instead of scanning the chunk. */
   size_t cands = count_bits(care, W, QY_SPARSE_CARE);
   if (k && cands <= QY_SPARSE_CARE) {
-    memset(in, 0, W * 8);
-    memset(nn, 0, W * 8);
-    for (unsigned w = 0; w < W; w++)
-      for (uint64_t bits = care[w]; bits; bits &= bits - 1) {
-        unsigned b = qy_ctz64(bits);
-        int64_t v;
-        if (!qy_ichunk_get(k, w * 64 + b, &v)) continue;
-        nn[w] |= UINT64_C(1) << b;
-        in[w] |= (uint64_t)(v >= lo && v <= hi) << b;
-      }
+    qy_ichunk_cands_range(k, care, lo, hi, hit, nnbuf);
+    *nn = nnbuf;
   } else {
-    qy_ichunk_range(k, lo, hi, in);
-    qy_ichunk_notnull(k, nn);
+    qy_ichunk_range(k, lo, hi, hit);
+    if (!(*nn = qy_ichunk_nn(k))) {
+      qy_ichunk_notnull(k, nnbuf);
+      *nn = nnbuf;
+    }
   }
   if (col->op == QY_COL_COUNT) {
-    if (lo <= 0 && 0 <= hi)
-      for (unsigned w = 0; w < W; w++) in[w] |= e->cust[w] & ~nn[w];
-    memcpy(nn, e->cust, W * 8);
+    /* no events: a count of 0, never NULL */
+    if (lo <= 0 && 0 <= hi) {
+      const uint64_t *v = *nn;
+      for (unsigned w = 0; w < W; w++) hit[w] |= e->cust[w] & ~v[w];
+    }
+    *nn = e->cust;
   }
-  w_and(in, care);
-  w_and(nn, care);
 }
 
 static void set_bit(uint64_t *a, unsigned s) { a[s >> 6] |= UINT64_C(1) << (s & 63); }
 
+/* T := care ∩ (negate ? nn \ hit : hit); U := care \ nn unless the
+ * node is never UNKNOWN (hit ⊆ nn). */
+static void leaf_out(uint64_t *restrict T, uint64_t *restrict U, const uint64_t *restrict care,
+                     const uint64_t *restrict hit, const uint64_t *restrict nn, int negate, int hu) {
+  if (negate) {
+    for (unsigned w = 0; w < W; w++) T[w] = care[w] & nn[w] & ~hit[w];
+  } else {
+    for (unsigned w = 0; w < W; w++) T[w] = care[w] & hit[w];
+  }
+  if (hu)
+    for (unsigned w = 0; w < W; w++) U[w] = care[w] & ~nn[w];
+}
+
 static int leaf_range(ev *e, const ninfo *in, const uint64_t *care, uint64_t *T, uint64_t *U) {
-  uint64_t *hit = e->s1, *nn = e->s2;
+  uint64_t *hit = e->s1;
+  const uint64_t *nn;
   if (in->nvals == 0) {
-    range_bits(e, in->col, in->lo, in->hi, care, hit, nn);
+    range_bits(e, in->col, in->lo, in->hi, care, hit, e->s2, &nn);
   } else if (in->nvals <= 8) {
     memset(hit, 0, W * 8);
     for (uint32_t i = 0; i < in->nvals; i++) {
-      range_bits(e, in->col, in->vals[i], in->vals[i], care, e->s3, nn);
+      range_bits(e, in->col, in->vals[i], in->vals[i], care, e->s3, e->s2, &nn);
       w_or(hit, e->s3);
     }
   } else {
     /* many values: one scan of [min, max], then a binary search per hit */
-    range_bits(e, in->col, in->vals[0], in->vals[in->nvals - 1], care, hit, nn);
+    range_bits(e, in->col, in->vals[0], in->vals[in->nvals - 1], care, hit, e->s2, &nn);
     const qy_icol *c = in->col->op == QY_COL_CID ? NULL : icol_of(e, in->col);
     const qy_ichunk *k = c ? qy_icol_chunk(c, e->key) : NULL;
     for (unsigned w = 0; w < W; w++)
-      for (uint64_t bits = hit[w]; bits; bits &= bits - 1) {
+      for (uint64_t bits = hit[w] & care[w]; bits; bits &= bits - 1) {
         unsigned s = w * 64 + qy_ctz64(bits);
         int64_t v = 0;
         if (in->col->op == QY_COL_CID) v = (int64_t)(e->key << 16 | s);
@@ -289,7 +333,7 @@ static int leaf_range(ev *e, const ninfo *in, const uint64_t *care, uint64_t *T,
         if (lo == in->nvals || in->vals[lo] != v) hit[w] &= ~(UINT64_C(1) << (s & 63));
       }
   }
-  w_result(T, U, care, hit, nn, in->negate);
+  leaf_out(T, U, care, hit, nn, in->negate, in->hu);
   return POND_OK;
 }
 
@@ -389,15 +433,28 @@ static int string_value(ev *e, const qy_node *col, uint32_t vid, uint64_t *out) 
   return e->src->value(e->src->ctx, col->op, col->id, vid, e->key, out);
 }
 
+/* Below this many candidates (plus 64 per accepted value), a string
+ * predicate reads each candidate's value id and looks it up, instead of
+ * a union of one bitmap per accepted value. */
+#define QY_STRING_CARE 512
+
 static int leaf_strings(ev *e, const ninfo *in, const uint64_t *care, uint64_t *T, uint64_t *U) {
   uint64_t *hit = e->s1, *nn = e->s2;
-  memset(hit, 0, W * 8);
-  for (uint32_t i = 0; i < in->nvids; i++) {
-    POND_TRY(string_value(e, in->col, in->vids[i], e->s3));
-    w_or(hit, e->s3);
+  const qy_icol *c = in->vtab ? icol_of(e, in->col) : NULL;
+  size_t limit = QY_STRING_CARE + 64 * (size_t)in->nvids;
+  if (limit > 8192) limit = 8192;
+  if (c && count_bits(care, W, limit) <= limit) {
+    /* the candidates' value ids, through the accepted-value table */
+    qy_ichunk_cands_in(qy_icol_chunk(c, e->key), care, in->vtab, in->nvtab, hit, nn);
+  } else {
+    memset(hit, 0, W * 8);
+    for (uint32_t i = 0; i < in->nvids; i++) {
+      POND_TRY(string_value(e, in->col, in->vids[i], e->s3));
+      w_or(hit, e->s3);
+    }
+    if (in->negate || in->hu) POND_TRY(string_valued(e, in->col, nn));
   }
-  POND_TRY(string_valued(e, in->col, nn));
-  w_result(T, U, care, hit, nn, in->negate);
+  leaf_out(T, U, care, hit, nn, in->negate, in->hu);
   return POND_OK;
 }
 
@@ -427,20 +484,61 @@ static int leaf_pairs(ev *e, const qy_node *n, const ninfo *in, const uint64_t *
 
 static int eval_node(ev *e, const qy_node *n, unsigned l, const uint64_t *care);
 
+/* A plain tag (or group) leaf: evaluated by its parent list directly. */
+static int plain_tag(const qy_node *kid, const ninfo *ki) {
+  return kid->kind == QY_TAG && ki->how == PLAIN;
+}
+
+static int fill_tag(ev *e, const qy_node *n, uint64_t *out) {
+  return n->neg ? e->src->group(e->src->ctx, n->id, e->key, out)
+                : e->src->tag(e->src->ctx, n->id, e->key, out);
+}
+
+/* The tag's chunk: in place when the source has it as a bitset, else
+ * copied into buf. */
+static int tag_chunk(ev *e, const qy_node *n, uint64_t *buf, const uint64_t **out) {
+  const uint64_t *w = e->src->tag_words ? e->src->tag_words(e->src->ctx, n->id, n->neg, e->key) : NULL;
+  if (!w) {
+    POND_TRY(fill_tag(e, n, buf));
+    w = buf;
+  }
+  *out = w;
+  return POND_OK;
+}
+
+/*
+ * AND / OR. The children go in the planned order, each under the mask of
+ * customers whose result it can still change (AND: TRUE or UNKNOWN so
+ * far; OR: not TRUE yet); the list stops as soon as that mask is empty.
+ * Without UNKNOWNs to keep (!hu) only T is kept, and an AND child's care mask
+ * is T itself. A plain tag child is combined straight from its bitset.
+ */
 static int eval_list(ev *e, const qy_node *n, unsigned l, const uint64_t *care) {
   uint64_t *T = T_(e, l), *U = U_(e, l), *C = C_(e, l);
   const ninfo *in = &e->info[n->idx];
-  int and = n->kind == QY_AND;
+  int and = n->kind == QY_AND, hu = in->hu;
   if (and) memcpy(T, care, W * 8);
   else memset(T, 0, W * 8);
-  memset(U, 0, W * 8);
-  for (uint32_t i = 0; i < n->n; i++) {
+  if (hu) memset(U, 0, W * 8);
+  uint64_t live = 1; /* the caller's care mask is not empty */
+  for (uint32_t i = 0; i < n->n && live; i++) {
     const qy_node *kid = n->kids[in->order ? in->order[i] : i];
-    /* AND: where nothing is FALSE yet; OR: where nothing is TRUE yet */
-    if (!w_live(C, T, U, care, and)) break;
-    POND_TRY(eval_node(e, kid, l + 1, C));
-    if (and) w_and3(T, U, T_(e, l + 1), U_(e, l + 1));
-    else w_or3(T, U, T_(e, l + 1), U_(e, l + 1));
+    const ninfo *ki = &e->info[kid->idx];
+    if (plain_tag(kid, ki)) {
+      /* straight from the bitset: a tag is never UNKNOWN, and bits
+       * outside the care mask do not matter to AND (T, U are inside it)
+       * and are masked for OR */
+      const uint64_t *t;
+      POND_TRY(tag_chunk(e, kid, e->s3, &t));
+      live = and ? and_kid(T, U, t, e->zero, 0, hu) : or_kid(T, U, t, e->zero, care, 0, hu);
+      continue;
+    }
+    const uint64_t *kc = C;
+    if (and && !hu) kc = T; /* read-only while the child runs */
+    else live_mask(C, T, U, care, and);
+    POND_TRY(eval_node(e, kid, l + 1, kc));
+    const uint64_t *t = T_(e, l + 1), *u = ki->hu ? U_(e, l + 1) : e->zero;
+    live = and ? and_kid(T, U, t, u, ki->hu, hu) : or_kid(T, U, t, u, care, ki->hu, hu);
   }
   return POND_OK;
 }
@@ -451,7 +549,6 @@ static int eval_node(ev *e, const qy_node *n, unsigned l, const uint64_t *care) 
   switch (in->how) {
     case CONSTANT:
       for (unsigned w = 0; w < W; w++) T[w] = in->truth == QY_TRUE ? care[w] : 0;
-      memset(U, 0, W * 8);
       return POND_OK;
     case RANGE:
       return leaf_range(e, in, care, T, U);
@@ -469,31 +566,30 @@ static int eval_node(ev *e, const qy_node *n, unsigned l, const uint64_t *care) 
     case QY_NOT: {
       POND_TRY(eval_node(e, n->a, l + 1, care));
       const uint64_t *t = T_(e, l + 1), *u = U_(e, l + 1);
-      for (unsigned w = 0; w < W; w++) {
-        T[w] = care[w] & ~t[w] & ~u[w];
-        U[w] = u[w];
+      if (!e->info[n->a->idx].hu) {
+        for (unsigned w = 0; w < W; w++) T[w] = care[w] & ~t[w];
+      } else {
+        for (unsigned w = 0; w < W; w++) {
+          T[w] = care[w] & ~t[w] & ~u[w];
+          U[w] = u[w];
+        }
       }
       return POND_OK;
     }
     case QY_SEGMENT:
       return eval_node(e, n->a, l, care);
     case QY_TAG: {
-      int rc = n->neg ? e->src->group(e->src->ctx, n->id, e->key, T)
-                      : e->src->tag(e->src->ctx, n->id, e->key, T);
-      if (rc < 0) return rc;
-      w_and(T, care);
-      memset(U, 0, W * 8);
+      const uint64_t *t;
+      POND_TRY(tag_chunk(e, n, e->s3, &t));
+      for (unsigned w = 0; w < W; w++) T[w] = t[w] & care[w];
       return POND_OK;
     }
     case QY_ISNULL: {
       const qy_node *a = n->a;
-      uint64_t *nn = e->s2;
-      if (is_string_col(a)) POND_TRY(string_valued(e, a, nn));
-      else range_bits(e, a, INT64_MIN, INT64_MAX, care, e->s1, nn);
-      for (unsigned w = 0; w < W; w++) {
-        T[w] = care[w] & (n->neg ? nn[w] : ~nn[w]);
-        U[w] = 0;
-      }
+      const uint64_t *nn = e->s2;
+      if (is_string_col(a)) POND_TRY(string_valued(e, a, e->s2));
+      else range_bits(e, a, INT64_MIN, INT64_MAX, care, e->s1, e->s2, &nn);
+      for (unsigned w = 0; w < W; w++) T[w] = care[w] & (n->neg ? nn[w] : ~nn[w]);
       return POND_OK;
     }
   }
@@ -676,14 +772,21 @@ static int setup_list(ev *e, const qy_node *n, ninfo *in) {
   double *key = qy_arena_alloc(&e->arena, n->n * sizeof *key);
   if (!in->order || !key) return nomem(e);
   double acc = n->kind == QY_AND ? 1.0 : 0.0;
+  in->nonull = 1;
+  in->cost = 0;
   for (uint32_t i = 0; i < n->n; i++) {
     POND_TRY(setup(e, n->kids[i]));
     const ninfo *k = &e->info[n->kids[i]->idx];
-    double cost = k->how == RANGE ? 0.25 : k->how == ELEMENTWISE ? 0.5 : 0.0;
+    /* the classic order of short-circuited conjunctions: ascending
+     * cost / P(the child leaves something to do), so cheap and selective
+     * children come first (a bitmap before a column scan); OR dually */
+    double p = n->kind == QY_AND ? 1.0 - k->est : k->est;
     in->order[i] = i;
-    key[i] = n->kind == QY_AND ? k->est + cost : -(k->est - cost);
+    key[i] = k->cost / (p > 0.001 ? p : 0.001);
     if (n->kind == QY_AND) acc *= k->est;
     else acc = 1.0 - (1.0 - acc) * (1.0 - k->est);
+    in->nonull &= k->nonull;
+    in->cost += k->cost;
   }
   /* insertion sort: lists are short, and it keeps ties in written order */
   for (uint32_t i = 1; i < n->n; i++)
@@ -823,6 +926,76 @@ static int setup_leaf(ev *e, const qy_node *n, ninfo *in) {
   return pc_errf(e->e, POND_EINVAL, "query: cannot plan node kind %d", n->kind);
 }
 
+/* 1 if operand n is never NULL (a literal or a column that always has a
+ * value). */
+static int never_null(const qy_node *n) {
+  return !n || n->kind == QY_LITERAL || !qy_col_nullable(n->op);
+}
+
+/* A leaf's cost per chunk, in units of a tag's bitmap copy and AND, and
+ * whether it can be UNKNOWN: from the measurements in README.md (a column
+ * scan costs about a dozen tag copies). */
+static int finish_leaf(ev *e, const qy_node *n, ninfo *in) {
+  switch (in->how) {
+    case CONSTANT:
+      in->cost = 0;
+      in->nonull = 1;
+      break;
+    case RANGE:
+      in->cost = in->col->op == QY_COL_CID ? 0.5 : 12.0 * (in->nvals && in->nvals <= 8 ? in->nvals : 1);
+      in->nonull = never_null(in->col);
+      break;
+    case STRINGS: {
+      in->cost = 2.0 + in->nvids;
+      in->nonull = never_null(in->col);
+      /* the accepted value ids as a bitset, for reading candidates */
+      uint32_t maxv = 0;
+      for (uint32_t i = 0; i < in->nvids; i++)
+        if (in->vids[i] > maxv) maxv = in->vids[i];
+      in->nvtab = maxv / 64 + 1;
+      in->vtab = qy_arena_alloc(&e->arena, (size_t)in->nvtab * 8);
+      if (!in->vtab) return nomem(e);
+      memset(in->vtab, 0, (size_t)in->nvtab * 8);
+      for (uint32_t i = 0; i < in->nvids; i++) in->vtab[in->vids[i] >> 6] |= UINT64_C(1) << (in->vids[i] & 63);
+      break;
+    }
+    case ELEMENTWISE:
+      in->cost = 40;
+      in->nonull = never_null(n->a) && never_null(n->b) && never_null(n->kind == QY_BETWEEN ? n->c : NULL);
+      break;
+    case PAIRS:
+      in->cost = 2.0 + 2.0 * in->nvids;
+      in->nonull = never_null(n->a) && never_null(n->b);
+      break;
+    default: /* PLAIN: a tag or IS [NOT] NULL */
+      in->cost = n->kind == QY_TAG ? 1 : is_string_col(n->a) ? 1 : 2;
+      in->nonull = 1;
+      break;
+  }
+  return POND_OK;
+}
+
+/* Which nodes must compute their UNKNOWNs: those under a NOT (whose
+ * complement needs them), and the root when the sink asks for them; an
+ * AND or OR whose own UNKNOWNs nobody reads only needs its children's
+ * TRUEs (an UNKNOWN can never become TRUE). Top-down over the DAG of
+ * shared segment trees: a node needed by one parent is needed. */
+static void mark_need(ev *e, const qy_node *n, int need) {
+  ninfo *in = &e->info[n->idx];
+  if (in->nonull || (need ? in->hu : in->marked)) return; /* nothing to compute, or done */
+  in->marked = 1;
+  if (need) in->hu = 1;
+  switch (n->kind) {
+    case QY_AND:
+    case QY_OR:
+      for (uint32_t i = 0; i < n->n; i++) mark_need(e, n->kids[i], need);
+      break;
+    case QY_NOT: mark_need(e, n->a, 1); break;
+    case QY_SEGMENT: mark_need(e, n->a, need); break;
+    default: break;
+  }
+}
+
 static int setup(ev *e, const qy_node *n) {
   ninfo *in = &e->info[n->idx];
   if (in->ready) return POND_OK;
@@ -832,15 +1005,17 @@ static int setup(ev *e, const qy_node *n) {
     case QY_OR:
       return setup_list(e, n, in);
     case QY_NOT:
+    case QY_SEGMENT: {
       POND_TRY(setup(e, n->a));
-      in->est = 1.0 - e->info[n->a->idx].est;
+      const ninfo *k = &e->info[n->a->idx];
+      in->est = n->kind == QY_NOT ? 1.0 - k->est : k->est;
+      in->cost = k->cost;
+      in->nonull = k->nonull;
       return POND_OK;
-    case QY_SEGMENT:
-      POND_TRY(setup(e, n->a));
-      in->est = e->info[n->a->idx].est;
-      return POND_OK;
+    }
     default:
-      return setup_leaf(e, n, in);
+      POND_TRY(setup_leaf(e, n, in));
+      return finish_leaf(e, n, in);
   }
 }
 
@@ -855,7 +1030,7 @@ static int eval_rows(ev *e, uint32_t n, const qy_sink *out) {
     int t = qy_eval_row(e->q, &row, e->now);
     if (t < 0) return t;
     if (t == QY_TRUE) e->ts[nt++] = e->slots[i];
-    else if (t == QY_UNKNOWN) e->us[nu++] = e->slots[i];
+    else if (t == QY_UNKNOWN && out->unknown) e->us[nu++] = e->slots[i];
   }
   if (!nt && !nu) return POND_OK;
   if (out->slots) return out->slots(out->arg, e->key, e->ts, nt, e->us, nu);
@@ -885,14 +1060,17 @@ int qy_eval_set(const qy_query *q, const qy_chunks *src, int64_t now, pc_mem *m,
   e.s1 = qy_arena_alloc(&e.arena, W * 8);
   e.s2 = qy_arena_alloc(&e.arena, W * 8);
   e.s3 = qy_arena_alloc(&e.arena, W * 8);
+  e.zero = qy_arena_alloc(&e.arena, W * 8);
   e.slots = qy_arena_alloc(&e.arena, 3 * (QY_ROW_MAX + 1) * sizeof *e.slots);
-  if (!e.info || !e.levels || !e.cust || !e.s1 || !e.s2 || !e.s3 || !e.slots) {
+  if (!e.info || !e.levels || !e.cust || !e.s1 || !e.s2 || !e.s3 || !e.zero || !e.slots) {
     rc = nomem(&e);
     goto done;
   }
   memset(e.info, 0, (q->nidx ? q->nidx : 1) * sizeof *e.info);
+  memset(e.zero, 0, W * 8);
   rc = setup(&e, q->root);
   if (rc < 0) goto done;
+  mark_need(&e, q->root, out->unknown);
   e.ts = e.slots + QY_ROW_MAX + 1;
   e.us = e.ts + QY_ROW_MAX + 1;
   int rows = src->few && src->row;
@@ -914,8 +1092,8 @@ int qy_eval_set(const qy_query *q, const qy_chunks *src, int64_t now, pc_mem *m,
     if (rc < 0) goto done;
     rc = eval_node(&e, q->root, 0, e.cust);
     if (rc < 0) goto done;
-    const uint64_t *t = T_(&e, 0), *u = U_(&e, 0);
-    if (any(t) || any(u)) {
+    const uint64_t *t = T_(&e, 0), *u = e.info[q->root->idx].hu ? U_(&e, 0) : e.zero;
+    if (any(t) || (u != e.zero && any(u))) {
       rc = out->chunk(out->arg, e.key, t, u);
       if (rc < 0) goto done;
     }

@@ -152,6 +152,70 @@ int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v) {
   return 1;
 }
 
+/* ---------------------------------------------------------- candidates */
+
+/* Calls BODY(s, u) for every slot s of care holding a value, with u its
+ * offset (value = base + u); sets the slot in nn. Dense chunks test the
+ * value bitset and read the planes for the candidates only; sparse ones
+ * walk their sorted slots against care. */
+#define FOR_EACH_CAND(k, care, nn, s, u, BODY)                                  \
+  do {                                                                          \
+    if ((k)->dense) {                                                           \
+      const uint8_t *p_ = (k)->vals;                                            \
+      unsigned np_ = (k)->planes, sh_ = align_shift(k);                         \
+      for (unsigned w_ = 0; w_ < QY_CHUNK_WORDS; w_++) {                        \
+        uint64_t b_ = (care)[w_] & (k)->nn[w_];                                 \
+        (nn)[w_] = b_;                                                          \
+        for (; b_; b_ &= b_ - 1) {                                              \
+          unsigned s = w_ * 64 + (unsigned)__builtin_ctzll(b_);                 \
+          uint64_t a_ = p_[s];                                                  \
+          for (unsigned i_ = 1; i_ < np_; i_++) a_ = a_ << 8 | p_[(size_t)i_ * QY_CHUNK_SLOTS + s]; \
+          uint64_t u = a_ >> sh_;                                               \
+          BODY;                                                                 \
+        }                                                                       \
+      }                                                                         \
+    } else {                                                                    \
+      for (uint32_t j_ = 0; j_ < (k)->n; j_++) {                                \
+        unsigned s = (k)->slots[j_];                                            \
+        if (!((care)[s >> 6] >> (s & 63) & 1)) continue;                        \
+        (nn)[s >> 6] |= UINT64_C(1) << (s & 63);                                \
+        uint64_t u = sparse_load((k), j_);                                      \
+        BODY;                                                                   \
+      }                                                                         \
+    }                                                                           \
+  } while (0)
+
+void qy_ichunk_cands_range(const qy_ichunk *k, const uint64_t *care, int64_t lo, int64_t hi,
+                           uint64_t *hit, uint64_t *nn) {
+  memset(hit, 0, QY_CHUNK_WORDS * 8);
+  memset(nn, 0, QY_CHUNK_WORDS * 8);
+  if (!k) return;
+  /* [lo, hi] in offsets; an empty range still reports the valued slots */
+  uint64_t ulo = 1, uhi = 0;
+  if (lo <= hi && hi >= k->base) {
+    ulo = lo < k->base ? 0 : (uint64_t)lo - (uint64_t)k->base;
+    uhi = (uint64_t)hi - (uint64_t)k->base;
+  }
+  uint64_t span = uhi - ulo;
+  if (ulo > uhi) {
+    FOR_EACH_CAND(k, care, nn, s, u, (void)s; (void)u);
+    return;
+  }
+  FOR_EACH_CAND(k, care, nn, s, u, hit[s >> 6] |= (uint64_t)(u - ulo <= span) << (s & 63));
+}
+
+void qy_ichunk_cands_in(const qy_ichunk *k, const uint64_t *care, const uint64_t *tab,
+                        uint32_t ntab, uint64_t *hit, uint64_t *nn) {
+  memset(hit, 0, QY_CHUNK_WORDS * 8);
+  memset(nn, 0, QY_CHUNK_WORDS * 8);
+  if (!k) return;
+  uint64_t base = (uint64_t)k->base;
+  FOR_EACH_CAND(k, care, nn, s, u, {
+    uint64_t v = base + u;
+    if (v >> 6 < ntab && (tab[v >> 6] >> (v & 63) & 1)) hit[s >> 6] |= UINT64_C(1) << (s & 63);
+  });
+}
+
 int qy_icol_get(const qy_icol *c, uint64_t cid, int64_t *v) {
   return qy_ichunk_get(qy_icol_chunk(c, cid >> 16), (unsigned)(cid & 0xFFFF), v);
 }

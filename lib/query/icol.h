@@ -70,11 +70,23 @@ const qy_ichunk *qy_icol_chunk(const qy_icol *c, uint64_t key);
 
 /* out[QY_CHUNK_WORDS] := the slots of k holding a value. k may be NULL. */
 void qy_ichunk_notnull(const qy_ichunk *k, uint64_t *out);
+/* The same as k's own bitset when k is dense (no copy), else NULL. */
+static inline const uint64_t *qy_ichunk_nn(const qy_ichunk *k) { return k && k->dense ? k->nn : NULL; }
 /* out[QY_CHUNK_WORDS] := the slots of k holding a value v with
  * lo <= v <= hi (nothing when lo > hi). k may be NULL. */
 void qy_ichunk_range(const qy_ichunk *k, int64_t lo, int64_t hi, uint64_t *out);
 /* 1 and *v if slot of k holds a value, else 0. k may be NULL. */
 int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v);
+/* The candidates of care (QY_CHUNK_WORDS words) one by one, in bulk:
+ * nn := the candidates holding a value; hit := those whose value v has
+ * lo <= v <= hi (_range), or whose value, read as an index v >= 0, has
+ * bit v set in tab[0..ntab) (_in: value-id sets of string columns).
+ * For few candidates: O(candidates) for dense chunks, O(values) for
+ * sparse ones. k may be NULL. */
+void qy_ichunk_cands_range(const qy_ichunk *k, const uint64_t *care, int64_t lo, int64_t hi,
+                           uint64_t *hit, uint64_t *nn);
+void qy_ichunk_cands_in(const qy_ichunk *k, const uint64_t *care, const uint64_t *tab,
+                        uint32_t ntab, uint64_t *hit, uint64_t *nn);
 /* vals[QY_CHUNK_SLOTS] := every slot's value (0 where none) and
  * nn[QY_CHUNK_WORDS] := the slots holding one. k may be NULL. */
 void qy_ichunk_decode(const qy_ichunk *k, int64_t *vals, uint64_t *nn);

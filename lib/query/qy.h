@@ -102,6 +102,10 @@ typedef struct qy_sink {
   int (*chunk)(void *arg, uint64_t key, const uint64_t *t, const uint64_t *u);
   int (*slots)(void *arg, uint64_t key, const uint16_t *t, uint32_t nt, const uint16_t *u,
                uint32_t nu);
+  /* 0: only the TRUE customers are wanted — u is empty then (chunk gets
+   * zeros, slots nu = 0) and the evaluation skips work that only tells
+   * UNKNOWN from FALSE. */
+  int unknown;
 } qy_sink;
 
 /*
@@ -112,6 +116,10 @@ typedef struct qy_sink {
  */
 int qy_eval_set(const qy_query *q, const qy_chunks *src, int64_t now, pc_mem *m,
                 const qy_sink *out, pc_err *e);
+
+/* The number of set bits in w[0..n) (with the popcnt instruction where
+ * the CPU has it). */
+uint64_t qy_popcount_words(const uint64_t *w, size_t n);
 
 /* The value of a time literal at now: base + delta, saturated to int64. */
 int64_t qy_time_at(const qy_value *v, int64_t now);

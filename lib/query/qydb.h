@@ -99,6 +99,9 @@ typedef struct qy_dbchunks {
   int it_ok, pend_ok;
 } qy_dbchunks;
 void qy_db_chunks(qy_dbchunks *ctx, qy_chunks *src);
+/* The members of a QY_TAG node: the tag's bitmap, or its group's union
+ * (computed once per evaluation, owned by ctx). */
+int qy_db_tag_bm(qy_dbchunks *ctx, const qy_node *n, const bm **out);
 void qy_db_chunks_free(qy_dbchunks *ctx);
 
 #endif

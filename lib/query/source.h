@@ -67,7 +67,9 @@ typedef struct qy_chunks {
    * int/time/bool, QY_COL_ADDED_AT, QY_COL_LAST_SEEN, QY_COL_SINCE,
    * QY_COL_COUNT, QY_COL_LAST), or NULL when no customer has a value. A
    * customer without a value is NULL, except for QY_COL_COUNT where it
-   * counts 0. */
+   * counts 0. For a string-valued column (QY_COL_ATTR of type string,
+   * QY_COL_STAGE): its value ids (as values/value give them), or NULL
+   * when the source keeps none (then candidates are not read one by one). */
   const qy_icol *(*icol)(void *ctx, int col, uint32_t id);
   /* String-valued columns (QY_COL_ATTR of type string, QY_COL_STAGE):
    * values calls each(arg, vid, bytes, len) once per distinct value (the
@@ -89,6 +91,10 @@ typedef struct qy_chunks {
    * until the next call of row). */
   int (*few)(void *ctx, uint64_t key, uint16_t *slots, uint32_t cap);
   int (*row)(void *ctx, uint64_t cid, qy_row *out);
+  /* Optional: the chunk of a tag (group: of any tag of the group) in
+   * place, read-only, when the source holds it as a bitset; NULL to have
+   * it copied with tag / group. */
+  const uint64_t *(*tag_words)(void *ctx, uint32_t tag, int group, uint64_t key);
 } qy_chunks;
 
 #endif
