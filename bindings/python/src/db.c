@@ -159,6 +159,7 @@ static void close_now(pondpy_db *self) {
   self->closing = 1;
   wait_idle(self);
   pondpy_sets_release(self);
+  pondpy_queries_release(self);
   pond_db *db = self->db;
   /* pond_close calls the storage's close, which takes the GIL. */
   Py_BEGIN_ALLOW_THREADS
@@ -530,6 +531,9 @@ static PyMethodDef db_methods[] = {
     {"funnel", FAST(pondpy_db_funnel),
      "funnel($self, machine, since, until, /)\n--\n\nThe funnel of machine over [since, until): "
      "a list of dicts (kind 'state' or 'step')."},
+    {"query", (PyCFunction)pondpy_db_query, METH_O,
+     "query($self, expr, /)\n--\n\nPrepares a segment query (QUERY.md): a Query with eval(now), "
+     "count(now) and test(cid, now). ParseError (with .offset) for a bad expression."},
     {"define_diagnostics", (PyCFunction)pondpy_db_define_diagnostics, METH_NOARGS,
      "define_diagnostics($self, /)\n--\n\nWarnings of the last successful define."},
     {NULL, NULL, 0, NULL},

@@ -46,6 +46,7 @@ static int add_type(PyObject *m, PyType_Spec *spec, PyTypeObject **slot) {
 static int mod_exec(PyObject *m) {
   pondpy_state *st = PyModule_GetState(m);
   if (add_type(m, &pondpy_db_spec, &st->Db) < 0 ||
+      add_type(m, &pondpy_query_spec, &st->Query) < 0 ||
       add_type(m, &pondpy_set_spec, &st->Set) < 0 ||
       add_type(m, &pondpy_setiter_spec, &st->SetIter) < 0 ||
       add_type(m, &pondpy_txn_spec, &st->Transaction) < 0 || pondpy_errors_init(m, st) < 0 ||
@@ -68,6 +69,7 @@ static int mod_traverse(PyObject *m, visitproc visit, void *arg) {
   pondpy_state *st = PyModule_GetState(m);
   if (!st) return 0;
   Py_VISIT(st->Db);
+  Py_VISIT(st->Query);
   Py_VISIT(st->Set);
   Py_VISIT(st->SetIter);
   Py_VISIT(st->Transaction);
@@ -94,6 +96,7 @@ static int mod_clear(PyObject *m) {
   pondpy_state *st = PyModule_GetState(m);
   if (!st) return 0;
   Py_CLEAR(st->Db);
+  Py_CLEAR(st->Query);
   Py_CLEAR(st->Set);
   Py_CLEAR(st->SetIter);
   Py_CLEAR(st->Transaction);

@@ -36,6 +36,7 @@
 
 typedef struct {
   PyTypeObject *Db;
+  PyTypeObject *Query;
   PyTypeObject *Set;
   PyTypeObject *SetIter;
   PyTypeObject *Transaction;
@@ -121,6 +122,7 @@ int pondpy_storage_traverse(pondpy_storage *ps, visitproc visit, void *arg);
 /* -------------------------------------------------------------------- Db */
 
 typedef struct pondpy_set pondpy_set;
+typedef struct pondpy_query pondpy_query;
 
 typedef struct {
   PyObject_HEAD
@@ -128,6 +130,7 @@ typedef struct {
   pondpy_storage *storage; /* Python storage bridge, owned by db; or NULL */
   PyThread_type_lock names;
   pondpy_set *sets;        /* live sets made by this db (intrusive list) */
+  pondpy_query *queries;   /* live queries prepared on this db (query.c) */
   Py_ssize_t busy;         /* C calls in progress without the GIL */
   int closing;
 } pondpy_db;
@@ -188,5 +191,23 @@ pondpy_set *pondpy_set_new(pondpy_state *st, pondpy_db *db);
 void pondpy_set_attach(pondpy_set *set, pond_set *s);
 /* Frees the pond_set of every live set of db (db is closing). */
 void pondpy_sets_release(pondpy_db *db);
+
+/* ----------------------------------------------------------------- Query */
+
+struct pondpy_query {
+  PyObject_HEAD
+  pond_query *q;      /* NULL once its db is closed */
+  pondpy_db *db;      /* strong reference */
+  PyObject *text;     /* the expression (a str) */
+  pondpy_query *prev; /* links in db->queries */
+  pondpy_query *next;
+};
+
+extern PyType_Spec pondpy_query_spec;
+
+/* Db.query(expr). */
+PyObject *pondpy_db_query(pondpy_db *self, PyObject *arg);
+/* Frees the pond_query of every live query of db (db is closing). */
+void pondpy_queries_release(pondpy_db *db);
 
 #endif
