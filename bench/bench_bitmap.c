@@ -173,7 +173,7 @@ int main(void) {
   uint64_t N = (uint64_t)env_long("BENCH_CUSTOMERS", 10000000);
   int T = (int)env_long("BENCH_TAGS", 1000);
   printf("bench_bitmap: %" PRIu64 " customers, %d Zipf tags; pond kernels: %s; CRoaring 0.2.66 (Debian)\n", N, T,
-         kn_level() ? "AVX2" : "portable");
+         kn_level() == 2 ? "AVX-512 (bitsets), AVX2" : kn_level() ? "AVX2" : "portable");
   tagdata *t = calloc((size_t)T, sizeof *t);
   uint64_t total = 0;
   size_t pond_bytes = 0, r_bytes = 0;

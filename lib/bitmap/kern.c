@@ -21,7 +21,17 @@ static int have_avx2(void) {
 static int have_avx2(void) { return 0; }
 #endif
 
-int kn_level(void) { return have_avx2(); }
+#ifdef KN_HAVE_AVX512
+static int have_avx512(void) {
+  return have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512vpopcntdq") &&
+         __builtin_cpu_supports("bmi2");
+}
+#else
+static int have_avx512(void) { return 0; }
+#endif
+
+int kn_level(void) { return have_avx512() ? 2 : have_avx2(); }
 
 static inline unsigned pop64(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
 
@@ -62,6 +72,9 @@ uint32_t kn_words_op_portable(int op, const uint64_t *a, const uint64_t *b, uint
 }
 
 uint32_t kn_words_op(int op, const uint64_t *a, const uint64_t *b, uint64_t *out) {
+#ifdef KN_HAVE_AVX512
+  if (have_avx512()) return kn_words_op_avx512(op, a, b, out);
+#endif
 #ifdef KN_HAVE_AVX2
   if (have_avx2()) return kn_words_op_avx2(op, a, b, out);
 #endif
@@ -81,6 +94,9 @@ uint32_t kn_words_to_array_portable(const uint64_t *w, uint16_t *out) {
 }
 
 uint32_t kn_words_to_array(const uint64_t *w, uint16_t *out) {
+#ifdef KN_HAVE_AVX512
+  if (have_avx512()) return kn_words_to_array_avx512(w, out);
+#endif
 #ifdef KN_HAVE_AVX2
   if (have_avx2()) return kn_words_to_array_avx2(w, out);
 #endif
@@ -109,6 +125,9 @@ uint32_t kn_words_op_to_array_portable(int op, const uint64_t *a, const uint64_t
 }
 
 uint32_t kn_words_op_to_array(int op, const uint64_t *a, const uint64_t *b, uint16_t *out) {
+#ifdef KN_HAVE_AVX512
+  if (have_avx512()) return kn_words_op_to_array_avx512(op, a, b, out);
+#endif
 #ifdef KN_HAVE_AVX2
   if (have_avx2()) return kn_words_op_to_array_avx2(op, a, b, out);
 #endif

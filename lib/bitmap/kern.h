@@ -39,7 +39,8 @@ uint32_t kn_arr_words_and_card(const uint16_t *a, uint32_t na, const uint64_t *b
 /* out := a AND b (array result); returns the count. out has room for na. */
 uint32_t kn_arr_words_and(const uint16_t *a, uint32_t na, const uint64_t *b, uint16_t *out);
 
-/* Which implementation the dispatchers run: 0 portable, 1 AVX2. */
+/* Which implementation the dispatchers run: 0 portable, 1 AVX2, 2 AVX-512
+ * for the bitset kernels (AVX2 for the rest). */
 int kn_level(void);
 
 /* Portable versions, also called by the dispatchers. */
@@ -62,6 +63,12 @@ uint32_t kn_arr_and_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint
                          uint16_t *out);
 uint32_t kn_arr_or_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
                         uint16_t *out);
+/* F, BW, VBMI2 and VPOPCNTDQ (kern_avx512.c): the bitset kernels. gcc 12
+ * and clang 14 both know these targets. */
+#define KN_HAVE_AVX512 1
+uint32_t kn_words_op_avx512(int op, const uint64_t *a, const uint64_t *b, uint64_t *out);
+uint32_t kn_words_to_array_avx512(const uint64_t *w, uint16_t *out);
+uint32_t kn_words_op_to_array_avx512(int op, const uint64_t *a, const uint64_t *b, uint16_t *out);
 #endif
 
 #endif
