@@ -925,6 +925,14 @@ static void simd_kernels_agree_with_portable_ones(void) {
       CHECK_EQ(u2, u1);
       CHECK(memcmp(o1, o2, u1 * 2) == 0);
       for (uint32_t i = 1; i < u1; i++) CHECK(o1[i - 1] < o1[i]);
+      uint32_t d1 = kn_arr_andnot_portable(a, na, b, nb, o1), d2 = kn_arr_andnot_avx2(a, na, b, nb, o2);
+      CHECK_EQ(d1, na - k0);
+      CHECK_EQ(d2, d1);
+      CHECK(memcmp(o1, o2, d1 * 2) == 0);
+      d1 = kn_arr_andnot_portable(b, nb, a, na, o1), d2 = kn_arr_andnot_avx2(b, nb, a, na, o2);
+      CHECK_EQ(d1, nb - k0);
+      CHECK_EQ(d2, d1);
+      CHECK(memcmp(o1, o2, d1 * 2) == 0);
     }
 #endif
     for (int i = 0; i < 1024; i++) {

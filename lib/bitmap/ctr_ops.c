@@ -188,7 +188,7 @@ static int op_andnot(pc_mem *m, const ct *a, const ct *b, ct **out) {
     *out = NULL;
     return POND_OK;
   }
-  uint16_t buf[CT_ARRAY_MAX];
+  uint16_t buf[CT_ARRAY_MAX + KN_SLACK];
   if (a->kind == CT_ARRAY) {
     uint32_t k;
     switch (b->kind) {

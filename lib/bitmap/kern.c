@@ -268,6 +268,14 @@ uint32_t kn_arr_andnot(const uint16_t *a, uint32_t na, const uint16_t *b, uint32
     }
     return k;
   }
+#ifdef KN_HAVE_AVX2
+  if (have_avx2()) return kn_arr_andnot_avx2(a, na, b, nb, out);
+#endif
+  return andnot_merge(a, na, b, nb, out);
+}
+
+uint32_t kn_arr_andnot_portable(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
+                                uint16_t *out) {
   return andnot_merge(a, na, b, nb, out);
 }
 

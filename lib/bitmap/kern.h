@@ -27,7 +27,7 @@ uint32_t kn_words_to_array(const uint64_t *w, uint16_t *out);
 uint32_t kn_words_op_to_array(int op, const uint64_t *a, const uint64_t *b, uint16_t *out);
 /* Sorted distinct uint16 arrays: out := a op b; returns the count. out may
  * be NULL for AND (count only); otherwise it has room for na (AND, ANDNOT)
- * or na + nb (OR, XOR) values, plus KN_SLACK for AND and OR (SIMD stores
+ * or na + nb (OR, XOR) values, plus KN_SLACK for AND, OR and ANDNOT (SIMD stores
  * write whole vectors past the result). */
 #define KN_SLACK 16u
 uint32_t kn_arr_and(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb, uint16_t *out);
@@ -52,6 +52,8 @@ uint32_t kn_arr_and_portable(const uint16_t *a, uint32_t na, const uint16_t *b, 
                              uint16_t *out);
 uint32_t kn_arr_or_portable(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
                             uint16_t *out);
+uint32_t kn_arr_andnot_portable(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
+                                uint16_t *out);
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define KN_HAVE_AVX2 1
@@ -63,6 +65,8 @@ uint32_t kn_arr_and_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint
                          uint16_t *out);
 uint32_t kn_arr_or_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
                         uint16_t *out);
+uint32_t kn_arr_andnot_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
+                            uint16_t *out);
 /* F, BW, VBMI2 and VPOPCNTDQ (kern_avx512.c): the bitset kernels. gcc 12
  * and clang 14 both know these targets. */
 #define KN_HAVE_AVX512 1

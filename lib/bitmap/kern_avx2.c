@@ -233,6 +233,45 @@ KN_AVX2 uint32_t kn_arr_and_avx2(const uint16_t *a, uint32_t na, const uint16_t 
   return k;
 }
 
+/* ---- difference ----------------------------------------------------------
+ * a ANDNOT b by the same block scheme as the intersection: the matches of
+ * a's current block are or-ed up over every b block it meets, and when the
+ * block is left behind its unmatched lanes are stored. */
+
+KN_AVX2 uint32_t kn_arr_andnot_avx2(const uint16_t *a, uint32_t na, const uint16_t *b, uint32_t nb,
+                                    uint16_t *out) {
+  if (na < 16 || nb < 16) return kn_arr_andnot_portable(a, na, b, nb, out);
+  uint32_t i = 0, j = 0, k = 0;
+  unsigned seen = 0; /* lanes of a's current block found in b so far */
+  __m128i va = _mm_loadu_si128((const __m128i *)a), vb = _mm_loadu_si128((const __m128i *)b);
+  for (;;) {
+    seen |= match8(va, vb);
+    uint16_t amax = a[i + 7], bmax = b[j + 7];
+    if (amax <= bmax) {
+      unsigned keep = ~seen & 0xffu;
+      _mm_storeu_si128((__m128i *)(out + k),
+                       _mm_shuffle_epi8(va, _mm_load_si128((const __m128i *)kn_pack16[keep])));
+      k += (uint32_t)_mm_popcnt_u32(keep);
+      seen = 0;
+      i += 8;
+    }
+    if (bmax <= amax) j += 8;
+    if (i + 8 > na || j + 8 > nb) break;
+    if (amax <= bmax) va = _mm_loadu_si128((const __m128i *)(a + i));
+    if (bmax <= amax) vb = _mm_loadu_si128((const __m128i *)(b + j));
+  }
+  /* The rest, merged. Values of b before j are below a[i] or were
+   * compared with a's current block already (its matches are in seen). */
+  for (uint32_t l = 0; i < na; i++, l++) {
+    uint16_t x = a[i];
+    while (j < nb && b[j] < x) j++;
+    int matched = (l < 8 && (seen >> l) & 1u) || (j < nb && b[j] == x);
+    out[k] = x;
+    k += !matched;
+  }
+  return k;
+}
+
 /* ---- union ---------------------------------------------------------------
  * Blocks of 8 sorted values merged by a rotate-min/max network (the
  * vectorized union of Lemire et al., "Roaring Bitmaps: Implementation of an
