@@ -458,7 +458,11 @@ POND_API int pond_message(pond_db *db, uint64_t cid, const char *text, size_t le
  *  - on events: pond_event, pond_message ("message"), and the built-in
  *    events the library raises — "customer.added" (a customer is created),
  *    "tag.added:<g/t>" and "tag.removed:<g/t>" (membership changed: not
- *    re-adds, and a ttl expiry is a removal), "stage.entered:<m>/<s>" (a
+ *    re-adds, and a ttl expiry is a removal; raised by pond_tag_add and
+ *    pond_tag_remove on existing customers and by ttl expiry — in this
+ *    version not by pond_tag_add_many, pond_tag_merge, pond_tag_delete or
+ *    the first tag of a customer pond_tag_add creates),
+ *    "stage.entered:<m>/<s>" (a
  *    transition of machine m entered s). An event's own effects (last_seen,
  *    counters) apply first; then machines are offered the event in the
  *    order they were first defined, each firing the first listed
