@@ -158,20 +158,38 @@ int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v) {
  * offset (value = base + u); sets the slot in nn. Dense chunks test the
  * value bitset and read the planes for the candidates only; sparse ones
  * walk their sorted slots against care. */
+/* Candidates are read in batches: the slots of up to CAND_BATCH
+ * candidates are collected and every plane byte they need is prefetched
+ * before any is read, so the cache misses (the column chunk is rarely in
+ * cache when the candidates are few) overlap instead of coming one after
+ * another. */
+#define CAND_BATCH 256u
 #define FOR_EACH_CAND(k, care, nn, s, u, BODY)                                  \
   do {                                                                          \
     if ((k)->dense) {                                                           \
       const uint8_t *p_ = (k)->vals;                                            \
-      unsigned np_ = (k)->planes, sh_ = align_shift(k);                         \
-      for (unsigned w_ = 0; w_ < QY_CHUNK_WORDS; w_++) {                        \
-        uint64_t b_ = (care)[w_] & (k)->nn[w_];                                 \
-        (nn)[w_] = b_;                                                          \
-        for (; b_; b_ &= b_ - 1) {                                              \
-          unsigned s = w_ * 64 + (unsigned)__builtin_ctzll(b_);                 \
-          uint64_t a_ = p_[s];                                                  \
-          for (unsigned i_ = 1; i_ < np_; i_++) a_ = a_ << 8 | p_[(size_t)i_ * QY_CHUNK_SLOTS + s]; \
-          uint64_t u = a_ >> sh_;                                               \
-          BODY;                                                                 \
+      unsigned np_ = (k)->planes, sh_ = align_shift(k), nq_ = 0;                \
+      uint16_t q_[CAND_BATCH];                                                  \
+      for (unsigned w_ = 0; w_ <= QY_CHUNK_WORDS; w_++) {                       \
+        if (w_ < QY_CHUNK_WORDS) {                                              \
+          uint64_t b_ = (care)[w_] & (k)->nn[w_];                               \
+          (nn)[w_] = b_;                                                        \
+          for (; b_; b_ &= b_ - 1) {                                            \
+            unsigned s_ = w_ * 64 + (unsigned)__builtin_ctzll(b_);              \
+            for (unsigned i_ = 0; i_ < np_; i_++)                               \
+              __builtin_prefetch(p_ + (size_t)i_ * QY_CHUNK_SLOTS + s_);        \
+            q_[nq_++] = (uint16_t)s_;                                           \
+          }                                                                     \
+        }                                                                       \
+        if (nq_ > CAND_BATCH - 64 || (w_ == QY_CHUNK_WORDS && nq_)) {           \
+          for (unsigned j_ = 0; j_ < nq_; j_++) {                               \
+            unsigned s = q_[j_];                                                \
+            uint64_t a_ = p_[s];                                                \
+            for (unsigned i_ = 1; i_ < np_; i_++) a_ = a_ << 8 | p_[(size_t)i_ * QY_CHUNK_SLOTS + s]; \
+            uint64_t u = a_ >> sh_;                                             \
+            BODY;                                                               \
+          }                                                                     \
+          nq_ = 0;                                                              \
         }                                                                       \
       }                                                                         \
     } else {                                                                    \
