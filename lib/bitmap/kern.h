@@ -39,6 +39,25 @@ uint32_t kn_arr_words_and_card(const uint16_t *a, uint32_t na, const uint64_t *b
 /* out := a AND b (array result); returns the count. out has room for na. */
 uint32_t kn_arr_words_and(const uint16_t *a, uint32_t na, const uint64_t *b, uint16_t *out);
 
+/* For the SIMD kn_words_op_to_array versions: o = FLATTEN(o, x, base) for
+ * every non-zero word x of a op b (base its first position), one loop per
+ * op so the op is not decided per word. Needs BM_AND… (bitmap/bm.h). */
+#define KN_FLATTEN_OP(op, a, b, o, FLATTEN)                        \
+  do {                                                             \
+    switch (op) {                                                  \
+      case BM_AND: KN_FLATTEN_LOOP_(a[i_] & b[i_], o, FLATTEN);    \
+      case BM_OR: KN_FLATTEN_LOOP_(a[i_] | b[i_], o, FLATTEN);     \
+      case BM_ANDNOT: KN_FLATTEN_LOOP_(a[i_] & ~b[i_], o, FLATTEN); \
+      default: KN_FLATTEN_LOOP_(a[i_] ^ b[i_], o, FLATTEN);        \
+    }                                                              \
+  } while (0)
+#define KN_FLATTEN_LOOP_(E, o, FLATTEN)         \
+  for (uint32_t i_ = 0; i_ < 1024; i_++) {      \
+    uint64_t x_ = (E);                          \
+    if (x_) o = FLATTEN(o, x_, i_ * 64);        \
+  }                                             \
+  break
+
 /* Which implementation the dispatchers run: 0 portable, 1 AVX2, 2 AVX-512
  * for the bitset kernels (AVX2 for the rest). */
 int kn_level(void);

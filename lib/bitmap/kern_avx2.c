@@ -164,19 +164,7 @@ KN_AVX2 uint32_t kn_words_to_array_avx2(const uint64_t *w, uint16_t *out) {
 KN_AVX2 uint32_t kn_words_op_to_array_avx2(int op, const uint64_t *a, const uint64_t *b,
                                            uint16_t *out) {
   uint16_t *o = out;
-  switch (op) {
-#define FLAT_LOOP(E)                              \
-  for (uint32_t i = 0; i < 1024; i++) {           \
-    uint64_t x = (E);                             \
-    if (x) o = flatten(o, x, i * 64);             \
-  }                                               \
-  break;
-    case BM_AND: FLAT_LOOP(a[i] & b[i])
-    case BM_OR: FLAT_LOOP(a[i] | b[i])
-    case BM_ANDNOT: FLAT_LOOP(a[i] & ~b[i])
-    default: FLAT_LOOP(a[i] ^ b[i])
-#undef FLAT_LOOP
-  }
+  KN_FLATTEN_OP(op, a, b, o, flatten);
   return (uint32_t)(o - out);
 }
 

@@ -58,19 +58,9 @@ KN_AVX512 uint32_t kn_words_op_to_array_avx512(int op, const uint64_t *a, const 
                                                uint16_t *out) {
   __m512i iota = byte_iota();
   uint16_t *o = out;
-  switch (op) {
-#define FLAT_LOOP(E)                                \
-  for (uint32_t i = 0; i < 1024; i++) {             \
-    uint64_t x = (E);                               \
-    if (x) o = flatten512(o, x, i * 64, iota);      \
-  }                                                 \
-  break;
-    case BM_AND: FLAT_LOOP(a[i] & b[i])
-    case BM_OR: FLAT_LOOP(a[i] | b[i])
-    case BM_ANDNOT: FLAT_LOOP(a[i] & ~b[i])
-    default: FLAT_LOOP(a[i] ^ b[i])
-#undef FLAT_LOOP
-  }
+#define FLATTEN512(o, x, base) flatten512(o, x, base, iota)
+  KN_FLATTEN_OP(op, a, b, o, FLATTEN512);
+#undef FLATTEN512
   return (uint32_t)(o - out);
 }
 

@@ -156,40 +156,45 @@ int qy_ichunk_get(const qy_ichunk *k, unsigned slot, int64_t *v) {
 
 /* Calls BODY(s, u) for every slot s of care holding a value, with u its
  * offset (value = base + u); sets the slot in nn. Dense chunks test the
- * value bitset and read the planes for the candidates only; sparse ones
- * walk their sorted slots against care. */
-/* Candidates are read in batches: the slots of up to CAND_BATCH
- * candidates are collected and every plane byte they need is prefetched
- * before any is read, so the cache misses (the column chunk is rarely in
- * cache when the candidates are few) overlap instead of coming one after
- * another. */
+ * value bitset and read the planes for the candidates only, in batches
+ * (cand_batch); sparse ones walk their sorted slots against care. */
 #define CAND_BATCH 256u
+
+/* The next batch of a dense chunk's candidates from word *w on (at most
+ * CAND_BATCH slots into q, whole words), set in nn, with every plane byte
+ * they need prefetched before any is read: the chunk is rarely in cache
+ * when the candidates are few, and the misses then overlap instead of
+ * coming one after another. Returns how many; *w is the next word. */
+static unsigned cand_batch(const qy_ichunk *k, const uint64_t *care, uint64_t *nn, unsigned *w,
+                           uint16_t *q) {
+  unsigned n = 0;
+  for (; *w < QY_CHUNK_WORDS && n <= CAND_BATCH - 64; (*w)++) {
+    uint64_t b = care[*w] & k->nn[*w];
+    nn[*w] = b;
+    for (; b; b &= b - 1) {
+      unsigned s = *w * 64 + (unsigned)__builtin_ctzll(b);
+      for (unsigned i = 0; i < k->planes; i++)
+        __builtin_prefetch(k->vals + (size_t)i * QY_CHUNK_SLOTS + s);
+      q[n++] = (uint16_t)s;
+    }
+  }
+  return n;
+}
+
 #define FOR_EACH_CAND(k, care, nn, s, u, BODY)                                  \
   do {                                                                          \
     if ((k)->dense) {                                                           \
       const uint8_t *p_ = (k)->vals;                                            \
-      unsigned np_ = (k)->planes, sh_ = align_shift(k), nq_ = 0;                \
+      unsigned np_ = (k)->planes, sh_ = align_shift(k), w_ = 0;                 \
       uint16_t q_[CAND_BATCH];                                                  \
-      for (unsigned w_ = 0; w_ <= QY_CHUNK_WORDS; w_++) {                       \
-        if (w_ < QY_CHUNK_WORDS) {                                              \
-          uint64_t b_ = (care)[w_] & (k)->nn[w_];                               \
-          (nn)[w_] = b_;                                                        \
-          for (; b_; b_ &= b_ - 1) {                                            \
-            unsigned s_ = w_ * 64 + (unsigned)__builtin_ctzll(b_);              \
-            for (unsigned i_ = 0; i_ < np_; i_++)                               \
-              __builtin_prefetch(p_ + (size_t)i_ * QY_CHUNK_SLOTS + s_);        \
-            q_[nq_++] = (uint16_t)s_;                                           \
-          }                                                                     \
-        }                                                                       \
-        if (nq_ > CAND_BATCH - 64 || (w_ == QY_CHUNK_WORDS && nq_)) {           \
-          for (unsigned j_ = 0; j_ < nq_; j_++) {                               \
-            unsigned s = q_[j_];                                                \
-            uint64_t a_ = p_[s];                                                \
-            for (unsigned i_ = 1; i_ < np_; i_++) a_ = a_ << 8 | p_[(size_t)i_ * QY_CHUNK_SLOTS + s]; \
-            uint64_t u = a_ >> sh_;                                             \
-            BODY;                                                               \
-          }                                                                     \
-          nq_ = 0;                                                              \
+      while (w_ < QY_CHUNK_WORDS) {                                             \
+        unsigned nq_ = cand_batch((k), (care), (nn), &w_, q_);                  \
+        for (unsigned j_ = 0; j_ < nq_; j_++) {                                 \
+          unsigned s = q_[j_];                                                  \
+          uint64_t a_ = p_[s];                                                  \
+          for (unsigned i_ = 1; i_ < np_; i_++) a_ = a_ << 8 | p_[(size_t)i_ * QY_CHUNK_SLOTS + s]; \
+          uint64_t u = a_ >> sh_;                                               \
+          BODY;                                                                 \
         }                                                                       \
       }                                                                         \
     } else {                                                                    \
